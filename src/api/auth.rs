@@ -1,0 +1,79 @@
+//! `/api/auth/*`: register, login, me.
+
+use super::{ApiError, authorization, client_ip, content_length, extract, respond, with_state};
+use crate::app::AppState;
+use crate::server::ClientAddr;
+use futures_util::Stream;
+use serde::Deserialize;
+use std::sync::Arc;
+use warp::filters::BoxedFilter;
+use warp::http::{HeaderMap, StatusCode};
+use warp::reply::{Reply, Response};
+use warp::{Buf, Filter};
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
+    let register = warp::path!("api" / "auth" / "register")
+        .and(warp::post())
+        .and(with_state(state.clone()))
+        .and(warp::header::headers_cloned())
+        .and(warp::body::stream())
+        .then(|state, headers, body| async move { respond(register(state, headers, body).await) });
+    let login = warp::path!("api" / "auth" / "login")
+        .and(warp::post())
+        .and(with_state(state.clone()))
+        .and(warp::header::headers_cloned())
+        .and(warp::ext::optional::<ClientAddr>())
+        .and(warp::body::stream())
+        .then(|state, headers, peer, body| async move {
+            respond(login(state, headers, peer, body).await)
+        });
+    let me = warp::path!("api" / "auth" / "me")
+        .and(warp::get())
+        .and(with_state(state))
+        .and(warp::header::headers_cloned())
+        .then(|state, headers| async move { respond(me(state, headers).await) });
+    register.or(login).unify().or(me).unify().boxed()
+}
+
+async fn register(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    body: impl Stream<Item = Result<impl Buf, warp::Error>>,
+) -> Result<Response, ApiError> {
+    let creds: Credentials = extract::json(content_length(&headers), body).await?;
+    let session = state.auth.register(&creds.username, creds.password).await?;
+    Ok(warp::reply::with_status(warp::reply::json(&session), StatusCode::CREATED).into_response())
+}
+
+async fn login(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    peer: Option<ClientAddr>,
+    body: impl Stream<Item = Result<impl Buf, warp::Error>>,
+) -> Result<Response, ApiError> {
+    let creds: Credentials = extract::json(content_length(&headers), body).await?;
+    let addr = client_ip(&state, &headers, peer);
+    let session = state
+        .auth
+        .login(&creds.username, creds.password, addr)
+        .await?;
+    Ok(warp::reply::json(&session).into_response())
+}
+
+async fn me(state: Arc<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let user = state.auth.authenticate_header(authorization(&headers))?;
+    let user = match state.store.reader().user_by_id(user.id).await {
+        Ok(user) => user,
+        Err(crate::store::StoreError::NotFound) => {
+            return Err(ApiError::unauthorized("this account no longer exists"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(warp::reply::json(&user).into_response())
+}

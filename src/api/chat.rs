@@ -1,0 +1,141 @@
+//! `/api/chat/*` over HTTP: history, send, the polling endpoint and online users.
+
+use super::{ApiError, authorization, content_length, extract, raw_query, respond, with_state};
+use crate::app::AppState;
+use crate::store::LOBBY;
+use futures_util::Stream;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use warp::filters::BoxedFilter;
+use warp::http::{HeaderMap, StatusCode};
+use warp::reply::{Reply, Response};
+use warp::{Buf, Filter};
+
+/// Largest history page.
+pub const MAX_HISTORY_LIMIT: usize = 200;
+/// Default history page.
+const DEFAULT_HISTORY_LIMIT: usize = 50;
+/// Most messages one poll returns.
+pub const MAX_POLL_BATCH: usize = 500;
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    before: Option<i64>,
+    limit: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct PollQuery {
+    after_id: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct SendBody {
+    content: String,
+    client_id: Option<String>,
+    room: Option<String>,
+}
+
+pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
+    let history = warp::path!("api" / "chat" / "messages")
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(warp::header::headers_cloned())
+        .and(raw_query())
+        .then(|state, headers, query| async move { respond(history(state, headers, query).await) });
+    let send = warp::path!("api" / "chat" / "messages")
+        .and(warp::post())
+        .and(with_state(state.clone()))
+        .and(warp::header::headers_cloned())
+        .and(warp::body::stream())
+        .then(|state, headers, body| async move { respond(send(state, headers, body).await) });
+    let poll = warp::path!("api" / "chat" / "messages" / "new")
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(warp::header::headers_cloned())
+        .and(raw_query())
+        .then(|state, headers, query| async move { respond(poll(state, headers, query).await) });
+    let online = warp::path!("api" / "chat" / "online-users")
+        .and(warp::get())
+        .and(with_state(state))
+        .and(warp::header::headers_cloned())
+        .then(|state, headers| async move { respond(online(state, headers)) });
+    history
+        .or(send)
+        .unify()
+        .or(poll)
+        .unify()
+        .or(online)
+        .unify()
+        .boxed()
+}
+
+async fn history(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    query: String,
+) -> Result<Response, ApiError> {
+    state.auth.authenticate_header(authorization(&headers))?;
+    let q: HistoryQuery = extract::query(&query)?;
+    let limit = q.limit.unwrap_or(DEFAULT_HISTORY_LIMIT);
+    if !(1..=MAX_HISTORY_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be 1–{MAX_HISTORY_LIMIT}"
+        )));
+    }
+    let page = state.store.reader().history(LOBBY, q.before, limit).await?;
+    Ok(
+        warp::reply::json(&json!({ "messages": page.messages, "has_more": page.has_more }))
+            .into_response(),
+    )
+}
+
+async fn send(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    body: impl Stream<Item = Result<impl Buf, warp::Error>>,
+) -> Result<Response, ApiError> {
+    let user = state.auth.authenticate_header(authorization(&headers))?;
+    let req: SendBody = extract::json(content_length(&headers), body).await?;
+    let stored = state
+        .chat
+        .send(
+            &user,
+            req.room.as_deref(),
+            &req.content,
+            req.client_id.as_deref(),
+        )
+        .await?;
+    let status = if stored.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(warp::reply::with_status(warp::reply::json(&stored.message), status).into_response())
+}
+
+async fn poll(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    query: String,
+) -> Result<Response, ApiError> {
+    state.auth.authenticate_header(authorization(&headers))?;
+    let q: PollQuery = extract::query(&query)?;
+    let after = q.after_id.unwrap_or(0).max(0);
+    let page = state
+        .store
+        .reader()
+        .after(LOBBY, after, MAX_POLL_BATCH)
+        .await?;
+    let last_id = page.messages.last().map_or(after, |m| m.id);
+    Ok(warp::reply::json(
+        &json!({ "messages": page.messages, "has_more": page.has_more, "last_id": last_id }),
+    )
+    .into_response())
+}
+
+fn online(state: Arc<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    state.auth.authenticate_header(authorization(&headers))?;
+    Ok(warp::reply::json(&state.hub.presence().snapshot()).into_response())
+}

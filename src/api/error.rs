@@ -1,0 +1,153 @@
+//! The HTTP error type: one JSON shape, `{"error":{"code","message"}}`, with
+//! the matching status, for every failure of the REST API.
+
+use crate::auth::AuthError;
+use crate::chat::ChatError;
+use crate::store::StoreError;
+use serde_json::json;
+use std::time::Duration;
+use warp::http::{HeaderValue, StatusCode, header::RETRY_AFTER};
+use warp::reply::{Reply, Response};
+
+/// An HTTP error answer.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 400: the request is malformed or a field is invalid.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 401: no valid credentials.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 403: not allowed from here.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 404: no such resource.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 405: the path exists, the method does not.
+    pub fn method_not_allowed(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            message,
+        )
+    }
+
+    /// 409: a unique value is taken.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// 413: the body is over the limit.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
+    }
+
+    /// 429: slow down; retry after `wait`.
+    pub fn rate_limited(message: impl Into<String>, wait: Duration) -> Self {
+        Self {
+            retry_after: Some(wait),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+        }
+    }
+
+    /// 500: a fault of ours; the detail is logged, not sent.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "服务器内部错误 (internal server error)",
+        )
+    }
+
+    /// 503: not available now.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl Reply for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        let mut res =
+            warp::reply::with_status(warp::reply::json(&body), self.status).into_response();
+        if let Some(wait) = self.retry_after {
+            // Round up: "retry after 0 seconds" would invite a hot loop.
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            res.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        res
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Invalid(v) => Self::bad_request(v.0),
+            AuthError::UsernameTaken => Self::conflict(e.to_string()),
+            AuthError::BadCredentials | AuthError::InvalidToken => {
+                Self::unauthorized(e.to_string())
+            }
+            AuthError::Throttled(wait) => Self::rate_limited(e.to_string(), wait),
+            AuthError::Internal(detail) => Self::internal(detail),
+        }
+    }
+}
+
+impl From<ChatError> for ApiError {
+    fn from(e: ChatError) -> Self {
+        match e {
+            ChatError::InvalidContent(v) | ChatError::BadRequest(v) => Self::bad_request(v.0),
+            ChatError::RateLimited(wait) => Self::rate_limited(e.to_string(), wait),
+            ChatError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Closed => Self::unavailable("the server is shutting down"),
+            other => Self::internal(other),
+        }
+    }
+}
+
+/// Turns a handler result into a response.
+pub fn respond<T: Reply>(result: Result<T, ApiError>) -> Response {
+    match result {
+        Ok(reply) => reply.into_response(),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,154 @@
+//! The HTTP routes: REST API, WebSocket upgrade, health, metrics and the
+//! embedded web UI. Filters only match paths and methods; handlers parse and
+//! validate, so bad input always gets a precise JSON error.
+
+mod auth;
+mod chat;
+mod error;
+mod extract;
+mod system;
+
+pub use error::{ApiError, respond};
+pub use extract::MAX_BODY;
+
+use crate::app::AppState;
+use crate::server::ClientAddr;
+use std::convert::Infallible;
+use std::net::IpAddr;
+use std::sync::Arc;
+use warp::filters::BoxedFilter;
+use warp::http::header::{self, HeaderMap, HeaderValue};
+use warp::reply::{Reply, Response};
+use warp::{Filter, Rejection};
+
+/// Content Security Policy of every answer: scripts only from this origin,
+/// WebSocket to it, nothing framed. Element Plus needs inline styles.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' ws: wss:; \
+    object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'";
+
+/// Every route of the server.
+pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
+    let api = auth::routes(state.clone())
+        .or(chat::routes(state.clone()))
+        .unify()
+        .or(crate::session::upgrade::route(state.clone()))
+        .unify()
+        .or(system::routes(state))
+        .unify()
+        .or(api_fallback())
+        .unify();
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    api.or(crate::assets::route())
+        .unify()
+        .recover(|rejection: Rejection| async move {
+            Ok::<_, Infallible>(rejection_response(&rejection))
+        })
+        .unify()
+        .with(warp::reply::with::headers(headers))
+        .map(Reply::into_response)
+        .boxed()
+}
+
+/// Paths of the API and the methods each takes, for 404 versus 405.
+const API_PATHS: &[(&str, &str)] = &[
+    ("/api/auth/register", "POST"),
+    ("/api/auth/login", "POST"),
+    ("/api/auth/me", "GET"),
+    ("/api/chat/messages", "GET, POST"),
+    ("/api/chat/messages/new", "GET"),
+    ("/api/chat/online-users", "GET"),
+    ("/api/chat/ws", "GET"),
+    ("/api/config", "GET"),
+];
+
+/// Anything under `/api` no route took: 405 for a known path, else 404.
+fn api_fallback() -> BoxedFilter<(Response,)> {
+    warp::path("api")
+        .and(warp::path::full())
+        .map(|path: warp::path::FullPath| {
+            let path = path.as_str().trim_end_matches('/');
+            match API_PATHS.iter().find(|(p, _)| *p == path) {
+                Some((_, allow)) => {
+                    let mut res = ApiError::method_not_allowed(format!("{path} accepts {allow}"))
+                        .into_response();
+                    res.headers_mut()
+                        .insert(header::ALLOW, HeaderValue::from_static(allow));
+                    res
+                }
+                None => ApiError::not_found(format!("no API endpoint {path}")).into_response(),
+            }
+        })
+        .boxed()
+}
+
+fn rejection_response(rejection: &Rejection) -> Response {
+    let error = if rejection.is_not_found() {
+        ApiError::not_found("not found")
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        ApiError::method_not_allowed("method not allowed")
+    } else {
+        ApiError::bad_request(format!("bad request: {rejection:?}"))
+    };
+    error.into_response()
+}
+
+/// The shared state, for handlers.
+fn with_state(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (Arc<AppState>,), Error = Infallible> + Clone {
+    warp::any().map(move || state.clone())
+}
+
+/// The raw query string, empty when there is none.
+fn raw_query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
+    warp::query::raw().or(warp::any().map(String::new)).unify()
+}
+
+/// The client's address: the peer, or with `--trust-proxy` the address a
+/// reverse proxy put in `X-Real-IP` / `X-Forwarded-For`.
+fn client_ip(state: &AppState, headers: &HeaderMap, peer: Option<ClientAddr>) -> Option<IpAddr> {
+    if state.config.trust_proxy {
+        let forwarded = headers
+            .get("x-real-ip")
+            .or_else(|| headers.get("x-forwarded-for"))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    peer.map(|p| p.0.ip())
+}
+
+/// The declared `Content-Length`, if it parses.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The `Authorization` header as text.
+fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+}

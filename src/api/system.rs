@@ -1,0 +1,86 @@
+//! `/healthz`, `/api/config` and `/metrics`.
+
+use super::{ApiError, authorization, respond, with_state};
+use crate::app::AppState;
+use crate::domain::MessageBody;
+use crate::server::ClientAddr;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::http::{HeaderMap, HeaderValue, StatusCode, header::CONTENT_TYPE};
+use warp::reply::{Reply, Response};
+
+pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
+    let health = warp::path!("healthz")
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .then(|state: Arc<AppState>| async move {
+            match tokio::time::timeout(Duration::from_secs(2), state.store.reader().ping()).await {
+                Ok(Ok(())) => warp::reply::json(&json!({ "status": "ok" })).into_response(),
+                Ok(Err(e)) => ApiError::unavailable(format!("database: {e}")).into_response(),
+                Err(_) => ApiError::unavailable("database did not answer in time").into_response(),
+            }
+        });
+    let config = warp::path!("api" / "config")
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .map(|state: Arc<AppState>| {
+            warp::reply::json(&json!({
+                "websocket": state.config.websocket,
+                "epoch": state.store.epoch(),
+                "version": env!("CARGO_PKG_VERSION"),
+                "max_message_chars": MessageBody::MAX_CHARS,
+                "max_frame_bytes": state.config.ws.max_frame,
+            }))
+            .into_response()
+        });
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(with_state(state))
+        .and(warp::header::headers_cloned())
+        .and(warp::ext::optional::<ClientAddr>())
+        .map(
+            |state: Arc<AppState>, headers: HeaderMap, peer: Option<ClientAddr>| {
+                respond(metrics(&state, &headers, peer))
+            },
+        );
+    health.or(config).unify().or(metrics).unify().boxed()
+}
+
+/// Prometheus text. With `--metrics-token` it needs that bearer token;
+/// without, only loopback clients may read it.
+fn metrics(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<ClientAddr>,
+) -> Result<Response, ApiError> {
+    match &state.config.metrics_token {
+        Some(token) => {
+            let given = authorization(headers).and_then(|h| h.strip_prefix("Bearer "));
+            if given != Some(token.as_str()) {
+                return Err(ApiError::unauthorized(
+                    "metrics need the bearer token set by --metrics-token",
+                ));
+            }
+        }
+        None if !peer.is_some_and(|p| p.0.ip().is_loopback()) => {
+            return Err(ApiError::forbidden(
+                "metrics are served to loopback clients only (or set --metrics-token)",
+            ));
+        }
+        None => {}
+    }
+    let body = state
+        .metrics
+        .as_ref()
+        .map(|h| h.render())
+        .unwrap_or_default();
+    let mut res = warp::reply::with_status(body, StatusCode::OK).into_response();
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(res)
+}

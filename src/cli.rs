@@ -1,0 +1,178 @@
+//! Command-line arguments (clap). Every setting has a `HEARTH_*` environment
+//! twin; validation happens in [`crate::config`].
+
+use clap::{ArgAction, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Hearth: real-time team chat in one file.
+#[derive(Debug, Parser)]
+#[command(
+    name = "hearth",
+    version,
+    about = "Hearth: real-time team chat in one file",
+    long_about = "Hearth: real-time team chat in one file.\n\n\
+        Run it with no arguments to serve the chat on http://localhost:3001 (and every \
+        LAN address). Data lives in one SQLite file in the data directory.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings for `serve` when no subcommand is given.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the chat (the default).
+    Serve(ServeArgs),
+}
+
+/// Settings of the server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(
+        long,
+        env = "HEARTH_BIND",
+        default_value = "0.0.0.0:3001",
+        value_name = "HOST:PORT"
+    )]
+    pub bind: String,
+
+    /// Where the database lives [default: the platform data directory, e.g. ~/.local/share/hearth].
+    #[arg(long, env = "HEARTH_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Do not open a browser at start.
+    #[arg(long, env = "HEARTH_NO_OPEN")]
+    pub no_open: bool,
+
+    /// Log filter, e.g. `info` or `info,hearth=debug`.
+    #[arg(
+        long,
+        env = "HEARTH_LOG",
+        default_value = "info",
+        value_name = "FILTER"
+    )]
+    pub log: String,
+
+    /// How long a login token stays valid, e.g. `7d`, `12h`.
+    #[arg(
+        long,
+        env = "HEARTH_TOKEN_LIFETIME",
+        default_value = "7d",
+        value_name = "DURATION"
+    )]
+    pub token_lifetime: String,
+
+    /// Messages per second one user may send on average (REST and WebSocket together).
+    #[arg(long, env = "HEARTH_SEND_RATE", default_value_t = 10, value_name = "N")]
+    pub send_rate: u32,
+
+    /// Messages one user may send in a burst.
+    #[arg(
+        long,
+        env = "HEARTH_SEND_BURST",
+        default_value_t = 20,
+        value_name = "N"
+    )]
+    pub send_burst: u32,
+
+    /// Extra origins whose pages may open a WebSocket, comma-separated (e.g.
+    /// `https://chat.example.com`); `*` allows any. The server's own host is always allowed.
+    #[arg(
+        long,
+        env = "HEARTH_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGINS"
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// Offer WebSocket; `false` makes clients use the polling API.
+    #[arg(long, env = "HEARTH_WEBSOCKET", default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+    pub websocket: bool,
+
+    /// Interval of server pings on idle WebSockets.
+    #[arg(
+        long,
+        env = "HEARTH_PING_INTERVAL",
+        default_value = "30s",
+        value_name = "DURATION"
+    )]
+    pub ping_interval: String,
+
+    /// Close a WebSocket from which nothing arrived for this long.
+    #[arg(
+        long,
+        env = "HEARTH_IDLE_TIMEOUT",
+        default_value = "60s",
+        value_name = "DURATION"
+    )]
+    pub idle_timeout: String,
+
+    /// Drop a WebSocket whose writes stay blocked this long.
+    #[arg(
+        long,
+        env = "HEARTH_WRITE_TIMEOUT",
+        default_value = "10s",
+        value_name = "DURATION"
+    )]
+    pub write_timeout: String,
+
+    /// Largest WebSocket frame or message a client may send, in bytes.
+    #[arg(
+        long,
+        env = "HEARTH_MAX_FRAME",
+        default_value_t = 4096,
+        value_name = "BYTES"
+    )]
+    pub max_frame: usize,
+
+    /// Frames buffered per room for slow readers before they are resynced from the database.
+    #[arg(
+        long,
+        env = "HEARTH_BROADCAST_BUFFER",
+        default_value_t = 4096,
+        value_name = "FRAMES"
+    )]
+    pub broadcast_buffer: usize,
+
+    /// Token signing secret (at least 32 bytes) instead of the one kept in the
+    /// database. Prefer the environment variable: arguments show in `ps`.
+    #[arg(
+        long,
+        env = "HEARTH_JWT_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub jwt_secret: Option<String>,
+
+    /// Take client addresses from X-Real-IP / X-Forwarded-For (only behind a reverse proxy).
+    #[arg(long, env = "HEARTH_TRUST_PROXY")]
+    pub trust_proxy: bool,
+
+    /// Bearer token for /metrics; without it /metrics answers loopback clients only.
+    #[arg(
+        long,
+        env = "HEARTH_METRICS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub metrics_token: Option<String>,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        // Parsing no arguments yields exactly the documented defaults.
+        Wrapper::parse_from(["hearth"]).args
+    }
+}

@@ -1,0 +1,243 @@
+//! The validated configuration, built from [`crate::cli::ServeArgs`].
+
+use crate::cli::ServeArgs;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// A setting that cannot be used, with a message for the user.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+/// WebSocket timing and limits.
+#[derive(Debug, Clone, Copy)]
+pub struct WsSettings {
+    /// Server ping interval.
+    pub ping_interval: Duration,
+    /// Read deadline: close when nothing arrived for this long.
+    pub idle_timeout: Duration,
+    /// Write deadline.
+    pub write_timeout: Duration,
+    /// Largest incoming frame/message, bytes.
+    pub max_frame: usize,
+    /// Broadcast buffer per room, frames.
+    pub broadcast_buffer: usize,
+}
+
+impl WsSettings {
+    /// Buffer sizes and limits for tungstenite.
+    pub fn tungstenite(&self) -> WebSocketConfig {
+        crate::session::upgrade::tungstenite_config(self.max_frame)
+    }
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Data directory (exists and is writable).
+    pub data_dir: PathBuf,
+    /// Open a browser at start.
+    pub open_browser: bool,
+    /// Log filter.
+    pub log: String,
+    /// Token lifetime.
+    pub token_lifetime: Duration,
+    /// Average sends per second per user.
+    pub send_rate: NonZeroU32,
+    /// Burst of sends per user.
+    pub send_burst: NonZeroU32,
+    /// Extra origins allowed to open WebSockets.
+    pub allowed_origins: Vec<String>,
+    /// WebSocket offered at all.
+    pub websocket: bool,
+    /// WebSocket timing and limits.
+    pub ws: WsSettings,
+    /// Token secret from the environment (else the database's).
+    pub jwt_secret: Option<Vec<u8>>,
+    /// Trust X-Real-IP / X-Forwarded-For.
+    pub trust_proxy: bool,
+    /// Bearer token for /metrics.
+    pub metrics_token: Option<String>,
+}
+
+impl Config {
+    /// Validates arguments, resolves and prepares the data directory.
+    pub fn from_args(args: ServeArgs) -> Result<Self, ConfigError> {
+        let bind = parse_bind(&args.bind)?;
+        let data_dir = match args.data_dir {
+            Some(dir) => dir,
+            None => default_data_dir()?,
+        };
+        prepare_data_dir(&data_dir)?;
+        let jwt_secret = match args.jwt_secret {
+            Some(s) if s.len() < 32 => {
+                return Err(ConfigError(format!(
+                    "HEARTH_JWT_SECRET is {} bytes; it must be at least 32 (e.g. `openssl rand -hex 32`)",
+                    s.len()
+                )));
+            }
+            other => other.map(String::into_bytes),
+        };
+        let nonzero = |v: u32, name: &str| {
+            NonZeroU32::new(v).ok_or_else(|| ConfigError(format!("--{name} must be at least 1")))
+        };
+        if args.max_frame < 1024 {
+            return Err(ConfigError(
+                "--max-frame must be at least 1024 bytes".into(),
+            ));
+        }
+        let ws = WsSettings {
+            ping_interval: duration(&args.ping_interval, "ping-interval")?,
+            idle_timeout: duration(&args.idle_timeout, "idle-timeout")?,
+            write_timeout: duration(&args.write_timeout, "write-timeout")?,
+            max_frame: args.max_frame,
+            broadcast_buffer: args.broadcast_buffer.clamp(16, 1 << 20),
+        };
+        if ws.idle_timeout <= ws.ping_interval {
+            return Err(ConfigError(
+                "--idle-timeout must be longer than --ping-interval".into(),
+            ));
+        }
+        Ok(Self {
+            bind,
+            data_dir,
+            open_browser: !args.no_open,
+            log: args.log,
+            token_lifetime: duration(&args.token_lifetime, "token-lifetime")?,
+            send_rate: nonzero(args.send_rate, "send-rate")?,
+            send_burst: nonzero(args.send_burst, "send-burst")?,
+            allowed_origins: args
+                .allowed_origins
+                .into_iter()
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            websocket: args.websocket,
+            ws,
+            jwt_secret,
+            trust_proxy: args.trust_proxy,
+            metrics_token: args.metrics_token.filter(|t| !t.is_empty()),
+        })
+    }
+}
+
+fn parse_bind(raw: &str) -> Result<SocketAddr, ConfigError> {
+    let bad = || {
+        ConfigError(format!(
+            "--bind {raw:?} is not HOST:PORT (e.g. 0.0.0.0:3001 or 127.0.0.1:0)"
+        ))
+    };
+    if let Ok(addr) = raw.parse() {
+        return Ok(addr);
+    }
+    raw.to_socket_addrs()
+        .map_err(|_| bad())?
+        .next()
+        .ok_or_else(bad)
+}
+
+fn duration(raw: &str, name: &str) -> Result<Duration, ConfigError> {
+    let d = humantime::parse_duration(raw)
+        .map_err(|e| ConfigError(format!("--{name} {raw:?}: {e} (e.g. 30s, 10m, 7d)")))?;
+    if d.is_zero() {
+        return Err(ConfigError(format!("--{name} must be longer than zero")));
+    }
+    Ok(d)
+}
+
+/// The platform data directory, e.g. `~/.local/share/hearth` on Linux.
+pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
+    directories::ProjectDirs::from("", "", "hearth")
+        .map(|d| d.data_dir().to_owned())
+        .ok_or_else(|| {
+            ConfigError(
+                "cannot find a home directory: pass --data-dir or set HEARTH_DATA_DIR".into(),
+            )
+        })
+}
+
+/// Creates the data directory if needed and proves it is writable.
+fn prepare_data_dir(dir: &Path) -> Result<(), ConfigError> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        ConfigError(format!(
+            "cannot create the data directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let probe = dir.join(".hearth-write-test");
+    std::fs::write(&probe, b"ok")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            ConfigError(format!(
+                "the data directory {} is not writable: {e}",
+                dir.display()
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> ServeArgs {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct W {
+            #[command(flatten)]
+            a: ServeArgs,
+        }
+        let mut argv = vec!["hearth"];
+        argv.extend_from_slice(extra);
+        W::parse_from(argv).a
+    }
+
+    #[test]
+    fn defaults_and_validation() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let c = Config::from_args(args(&["--data-dir", d])).unwrap();
+        assert_eq!(c.bind, "0.0.0.0:3001".parse().unwrap());
+        assert_eq!(c.token_lifetime, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!((c.send_rate.get(), c.send_burst.get()), (10, 20));
+        assert_eq!(c.ws.max_frame, 4096);
+        assert!(c.websocket && c.open_browser);
+        assert!(Config::from_args(args(&["--data-dir", d, "--jwt-secret", "short"])).is_err());
+        assert!(Config::from_args(args(&["--data-dir", d, "--bind", "nonsense"])).is_err());
+        assert!(Config::from_args(args(&["--data-dir", d, "--token-lifetime", "soon"])).is_err());
+        assert!(Config::from_args(args(&["--data-dir", d, "--send-rate", "0"])).is_err());
+        assert!(
+            !Config::from_args(args(&["--data-dir", d, "--websocket", "false"]))
+                .unwrap()
+                .websocket
+        );
+        let origins = Config::from_args(args(&[
+            "--data-dir",
+            d,
+            "--allowed-origins",
+            "https://a.example, https://b.example",
+        ]))
+        .unwrap();
+        assert_eq!(
+            origins.allowed_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
+    }
+
+    #[test]
+    fn unwritable_data_dir_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain-file");
+        std::fs::write(&file, b"x").unwrap();
+        let err = Config::from_args(args(&["--data-dir", file.join("sub").to_str().unwrap()]))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("cannot create the data directory"),
+            "{err}"
+        );
+    }
+}

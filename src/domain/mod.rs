@@ -1,0 +1,23 @@
+//! Domain newtypes: every value that comes from a user is parsed once, at the
+//! edge, into a type that cannot hold an invalid value.
+
+mod client_id;
+mod message_body;
+mod password;
+mod username;
+
+pub use client_id::ClientId;
+pub use message_body::MessageBody;
+pub use password::Password;
+pub use username::Username;
+
+/// Why a user-supplied value was refused; the text is shown to the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValidationError(pub String);
+
+impl ValidationError {
+    pub(crate) fn new(msg: impl Into<String>) -> Self {
+        Self(msg.into())
+    }
+}

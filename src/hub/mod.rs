@@ -1,0 +1,99 @@
+//! The hub: a bounded broadcast of frames serialized once per room, the id of
+//! the newest published message, and the presence registry.
+
+mod presence;
+
+pub use presence::{PRESENCE_LIST_CAP, Presence, PresenceGuard};
+
+use crate::protocol::ServerFrame;
+use crate::store::Message;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_util::sync::CancellationToken;
+
+/// One frame on a room's broadcast, shared by every receiver.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Message id for message frames, 0 for others (presence).
+    pub id: i64,
+    /// The JSON text, serialized once.
+    pub frame: Utf8Bytes,
+}
+
+/// Shared real-time state. Messages are published here by the store's writer
+/// thread after commit, in id order.
+pub struct Hub {
+    lobby: broadcast::Sender<Event>,
+    head: AtomicI64,
+    presence: Presence,
+}
+
+impl Hub {
+    /// A hub whose newest message is `head_id`, with `capacity` frames of
+    /// broadcast buffer per room.
+    pub fn new(head_id: i64, capacity: usize) -> Arc<Self> {
+        let (lobby, _) = broadcast::channel(capacity.max(16));
+        Arc::new(Self {
+            lobby,
+            head: AtomicI64::new(head_id),
+            presence: Presence::default(),
+        })
+    }
+
+    /// Publishes committed messages (called in id order by the writer thread).
+    pub fn publish(&self, messages: &[Message]) {
+        for message in messages {
+            let frame = ServerFrame::Message { message }.to_json();
+            // The head moves before the send: a subscriber that reads a head
+            // below this id is subscribed already and will receive the frame.
+            self.head.store(message.id, Ordering::SeqCst);
+            // No receivers is fine: nobody is connected.
+            let _ = self.lobby.send(Event {
+                id: message.id,
+                frame: frame.into(),
+            });
+        }
+    }
+
+    /// Subscribes to the lobby, then reads the head: every message with an id
+    /// above the returned head will arrive on the receiver.
+    pub fn subscribe(&self) -> (broadcast::Receiver<Event>, i64) {
+        let rx = self.lobby.subscribe();
+        (rx, self.head.load(Ordering::SeqCst))
+    }
+
+    /// The id of the newest published message.
+    pub fn head(&self) -> i64 {
+        self.head.load(Ordering::SeqCst)
+    }
+
+    /// Who is online.
+    pub fn presence(&self) -> &Presence {
+        &self.presence
+    }
+
+    /// Pushes coalesced presence frames to the lobby until `shutdown`.
+    pub async fn run_presence(self: Arc<Self>, shutdown: CancellationToken) {
+        /// At most one presence push per this interval.
+        const COALESCE: Duration = Duration::from_millis(250);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = self.presence.changed() => {}
+            }
+            if let Some(frame) = self.presence.take_changes() {
+                let _ = self.lobby.send(Event {
+                    id: 0,
+                    frame: frame.into(),
+                });
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(COALESCE) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Hearth: a real-time team chat server that ships as one file.
+//!
+//! Layout (see DESIGN.md §2): [`api`] routes HTTP to [`auth`] and [`chat`];
+//! [`session`] runs one task per WebSocket, fed by the [`hub`]; the [`store`]
+//! commits through one writer thread and publishes to the hub after commit.
+
+pub mod api;
+pub mod app;
+pub mod assets;
+pub mod auth;
+pub mod chat;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod hub;
+pub mod protocol;
+pub mod ratelimit;
+pub mod run;
+pub mod server;
+pub mod session;
+pub mod store;
+pub mod telemetry;
+
+pub use app::Application;
+pub use config::Config;

@@ -1,0 +1,134 @@
+//! WebSocket frames and close codes (docs/PROTOCOL.md).
+
+use crate::store::{Message, Stored};
+use serde::{Deserialize, Serialize};
+
+/// Close codes the server uses.
+pub mod close {
+    /// Server shutting down: reconnect and resume.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Frame or message over the size limit.
+    pub const TOO_LARGE: u16 = 1009;
+    /// Token invalid or expired: do not reconnect, log in again.
+    pub const UNAUTHORIZED: u16 = 4001;
+    /// Too slow to keep up: reconnect and resume.
+    pub const TOO_SLOW: u16 = 4008;
+    /// Sustained abuse of the rate limit.
+    pub const ABUSE: u16 = 4029;
+}
+
+/// A frame from a client.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Send a chat message.
+    Message {
+        /// The text.
+        content: String,
+        /// Idempotency key (required over WebSocket).
+        client_id: Option<String>,
+        /// Room name; the lobby when absent.
+        room: Option<String>,
+    },
+    /// Send every message after `after`, then continue live.
+    Sync {
+        /// The last id the client has.
+        after: i64,
+    },
+    /// App-level heartbeat.
+    Ping,
+}
+
+/// A user as listed in presence frames.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OnlineUser {
+    /// User id.
+    pub id: i64,
+    /// Username.
+    pub username: String,
+}
+
+/// Who is online: the exact count and (up to a cap) the users.
+#[derive(Debug, Clone, Serialize)]
+pub struct Online {
+    /// Users with at least one open connection.
+    pub count: usize,
+    /// Those users, sorted by name (at most [`crate::hub::PRESENCE_LIST_CAP`]).
+    pub users: Vec<OnlineUser>,
+}
+
+/// A frame from the server.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame<'a> {
+    /// First frame of a connection.
+    Hello {
+        /// The connected user.
+        user: OnlineUser,
+        /// Database instance id.
+        epoch: &'a str,
+        /// Who is online.
+        online: Online,
+        /// Newest message id at connect time.
+        last_id: i64,
+    },
+    /// A stored message.
+    Message {
+        /// The message.
+        message: &'a Message,
+    },
+    /// A send was committed.
+    Ack {
+        /// The sender's key.
+        client_id: &'a str,
+        /// Message id.
+        id: i64,
+        /// Commit time, ms.
+        created_at: i64,
+    },
+    /// Online users changed.
+    Presence {
+        /// Exact count.
+        count: usize,
+        /// Users (capped).
+        users: &'a [OnlineUser],
+        /// Came online since the last push.
+        joined: &'a [OnlineUser],
+        /// Went offline since the last push.
+        left: &'a [OnlineUser],
+    },
+    /// Answer to a client ping.
+    Pong,
+    /// A refused frame.
+    Error {
+        /// Machine-readable code.
+        code: &'a str,
+        /// Human-readable text.
+        message: &'a str,
+        /// The refused send's key, when it had one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_id: Option<&'a str>,
+        /// For `rate_limited`: when to retry.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
+    },
+}
+
+impl ServerFrame<'_> {
+    /// Serializes the frame to JSON text.
+    pub fn to_json(&self) -> String {
+        // Serializing these plain structs cannot fail (no maps with non-string keys).
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            String::from(r#"{"type":"error","code":"internal","message":"encode"}"#)
+        })
+    }
+
+    /// The ack for a stored send.
+    pub fn ack(stored: &Stored) -> ServerFrame<'_> {
+        ServerFrame::Ack {
+            client_id: &stored.message.client_id,
+            id: stored.message.id,
+            created_at: stored.message.created_at,
+        }
+    }
+}

@@ -1,0 +1,425 @@
+//! One task per WebSocket connection. It `select!`s over socket reads, the
+//! room broadcast, the ping timer, the token expiry and the shutdown token.
+//! Frames queued on the broadcast are written together and flushed once. A
+//! connection that lags behind the broadcast is resynced from the store, so
+//! it never silently loses a message.
+
+mod origin;
+pub mod upgrade;
+
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::chat::ChatError;
+use crate::hub::{Event, Presence};
+use crate::protocol::{ClientFrame, OnlineUser, ServerFrame, close};
+use crate::store::LOBBY;
+use crate::telemetry::names;
+use futures_util::{SinkExt, StreamExt};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::net::TcpStream;
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+
+/// The socket type of an upgraded connection.
+pub type Socket = WebSocketStream<TcpStream>;
+
+/// Broadcast frames written before one flush.
+const MAX_BATCH: usize = 256;
+/// Messages read from the store per catch-up page.
+const CATCH_UP_PAGE: usize = 256;
+/// Rate-limited sends tolerated in [`ABUSE_WINDOW`] before closing with 4029.
+const MAX_STRIKES: u32 = 30;
+const ABUSE_WINDOW: Duration = Duration::from_secs(10);
+/// How long a closing handshake may take before the socket is just dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How a session ends.
+enum End {
+    /// The peer closed or the socket failed.
+    Gone,
+    /// Close with this code and reason.
+    Close(u16, &'static str),
+    /// The socket is stuck: drop it without a closing handshake.
+    Stuck,
+}
+
+/// Counts events in a fixed window.
+struct WindowCounter {
+    start: Instant,
+    count: u32,
+}
+
+impl WindowCounter {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            count: 0,
+        }
+    }
+
+    /// Counts one event; true when more than `max` fell in the current window.
+    fn hit(&mut self, window: Duration, max: u32) -> bool {
+        if self.start.elapsed() > window {
+            *self = Self::new();
+        }
+        self.count += 1;
+        self.count > max
+    }
+}
+
+struct Session {
+    ws: Socket,
+    state: Arc<AppState>,
+    user: AuthUser,
+    /// Id of the newest message written to this client.
+    last_sent: i64,
+    strikes: WindowCounter,
+}
+
+/// Serves one upgraded connection until it ends.
+pub async fn run(ws: Socket, state: Arc<AppState>, user: AuthUser, after: Option<i64>) {
+    metrics::gauge!(names::WS_CONNECTIONS).increment(1.0);
+    metrics::counter!(names::WS_OPENED).increment(1);
+    let _online = Presence::join(&state.hub, user.id, &user.username);
+    // Subscribe before anything is read, so nothing published from now on is missed.
+    let (rx, head) = state.hub.subscribe();
+    let mut session = Session {
+        ws,
+        state,
+        user,
+        last_sent: after.unwrap_or(head),
+        strikes: WindowCounter::new(),
+    };
+    let end = session.serve(rx, head, after.is_some()).await;
+    session.finish(end).await;
+    metrics::gauge!(names::WS_CONNECTIONS).decrement(1.0);
+    metrics::counter!(names::WS_CLOSED).increment(1);
+}
+
+impl Session {
+    async fn serve(&mut self, mut rx: broadcast::Receiver<Event>, head: i64, resume: bool) -> End {
+        let hello = ServerFrame::Hello {
+            user: OnlineUser {
+                id: self.user.id,
+                username: self.user.username.to_string(),
+            },
+            epoch: self.state.store.epoch(),
+            online: self.state.hub.presence().snapshot(),
+            last_id: head,
+        }
+        .to_json();
+        if let Err(end) = self.send_now(WsMessage::Text(hello.into())).await {
+            return end;
+        }
+        if resume {
+            if let Err(end) = self.catch_up().await {
+                return end;
+            }
+        }
+        let settings = self.state.config.ws;
+        let shutdown = self.state.shutdown.clone();
+        let mut ping = tokio::time::interval_at(
+            tokio::time::Instant::now() + settings.ping_interval,
+            settings.ping_interval,
+        );
+        let idle = tokio::time::sleep(settings.idle_timeout);
+        tokio::pin!(idle);
+        let expiry = tokio::time::sleep(until_unix(self.user.expires_at));
+        tokio::pin!(expiry);
+        loop {
+            let step = tokio::select! {
+                () = shutdown.cancelled() => return self.drain_for_shutdown(&mut rx).await,
+                () = &mut expiry => return End::Close(close::UNAUTHORIZED, "token expired"),
+                () = &mut idle => return End::Close(close::GOING_AWAY, "no heartbeat"),
+                incoming = self.ws.next() => {
+                    idle.as_mut().reset(tokio::time::Instant::now() + settings.idle_timeout);
+                    match incoming {
+                        Some(Ok(frame)) => self.on_frame(frame).await,
+                        Some(Err(WsError::Capacity(_))) => Err(End::Close(close::TOO_LARGE, "frame too large (max 4096 bytes)")),
+                        Some(Err(_)) | None => Err(End::Gone),
+                    }
+                }
+                event = rx.recv() => match event {
+                    Ok(event) => self.forward(event, &mut rx).await,
+                    Err(RecvError::Lagged(_)) => self.resync().await,
+                    Err(RecvError::Closed) => Err(End::Close(close::GOING_AWAY, "server shutting down")),
+                },
+                _ = ping.tick() => self.send_now(WsMessage::Ping(Default::default())).await,
+            };
+            if let Err(end) = step {
+                return end;
+            }
+        }
+    }
+
+    /// Writes `event` and whatever else is queued, then flushes once.
+    async fn forward(
+        &mut self,
+        first: Event,
+        rx: &mut broadcast::Receiver<Event>,
+    ) -> Result<(), End> {
+        let timeout = self.state.config.ws.write_timeout;
+        let mut lagged = false;
+        let mut delivered = 0u64;
+        let written = tokio::time::timeout(timeout, async {
+            let mut next = Some(first);
+            let mut n = 0;
+            while let Some(event) = next.take() {
+                if event.id == 0 || event.id > self.last_sent {
+                    self.ws.feed(WsMessage::Text(event.frame)).await?;
+                    if event.id != 0 {
+                        self.last_sent = event.id;
+                        delivered += 1;
+                    }
+                }
+                n += 1;
+                if n < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(e) => next = Some(e),
+                        Err(TryRecvError::Lagged(_)) => lagged = true,
+                        Err(_) => {}
+                    }
+                }
+            }
+            self.ws.flush().await
+        })
+        .await;
+        metrics::counter!(names::DELIVERIES).increment(delivered);
+        match written {
+            Ok(Ok(())) if lagged => self.resync().await,
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Gone),
+            Err(_) => Err(self.stuck()),
+        }
+    }
+
+    /// The broadcast moved past this client: send what it missed from the store.
+    async fn resync(&mut self) -> Result<(), End> {
+        metrics::counter!(names::RESYNCS).increment(1);
+        tracing::debug!(user = %self.user.username, last = self.last_sent, "resyncing a lagging connection");
+        self.catch_up().await?;
+        // Presence frames may have been skipped too: send the current state.
+        let online = self.state.hub.presence().snapshot();
+        let frame = ServerFrame::Presence {
+            count: online.count,
+            users: &online.users,
+            joined: &[],
+            left: &[],
+        };
+        self.send_now(WsMessage::Text(frame.to_json().into())).await
+    }
+
+    /// Sends every stored message after `last_sent`, page by page.
+    async fn catch_up(&mut self) -> Result<(), End> {
+        let timeout = self.state.config.ws.write_timeout;
+        loop {
+            let page = match self
+                .state
+                .store
+                .reader()
+                .after(LOBBY, self.last_sent, CATCH_UP_PAGE)
+                .await
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    // Without the store this client cannot be caught up here;
+                    // it can on a fresh connection, by resuming.
+                    tracing::error!(error = %e, "catch-up read failed");
+                    metrics::counter!(names::SLOW_CLOSES).increment(1);
+                    return Err(End::Close(
+                        close::TOO_SLOW,
+                        "cannot catch up: reconnect and resume",
+                    ));
+                }
+            };
+            let written = tokio::time::timeout(timeout, async {
+                for message in &page.messages {
+                    let frame = ServerFrame::Message { message }.to_json();
+                    self.ws.feed(WsMessage::Text(frame.into())).await?;
+                    self.last_sent = message.id;
+                }
+                self.ws.flush().await
+            })
+            .await;
+            metrics::counter!(names::DELIVERIES).increment(page.messages.len() as u64);
+            match written {
+                Ok(Ok(())) if page.has_more => {}
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(_)) => return Err(End::Gone),
+                Err(_) => return Err(self.stuck()),
+            }
+        }
+    }
+
+    async fn on_frame(&mut self, frame: WsMessage) -> Result<(), End> {
+        match frame {
+            WsMessage::Text(text) => self.on_text(text.as_str()).await,
+            WsMessage::Binary(_) => {
+                self.send_error(
+                    "bad_request",
+                    "binary frames are not supported: send JSON text",
+                    None,
+                )
+                .await
+            }
+            WsMessage::Close(_) => Err(End::Gone),
+            // tungstenite answers pings itself; any frame already reset the idle timer.
+            WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_) => Ok(()),
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) -> Result<(), End> {
+        let frame = match serde_json::from_str::<ClientFrame>(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                let client_id = serde_json::from_str::<serde_json::Value>(text)
+                    .ok()
+                    .and_then(|v| v.get("client_id")?.as_str().map(str::to_owned));
+                let message = format!("invalid frame: {e}");
+                return self
+                    .send_error("bad_request", &message, client_id.as_deref())
+                    .await;
+            }
+        };
+        match frame {
+            ClientFrame::Ping => {
+                self.send_now(WsMessage::Text(ServerFrame::Pong.to_json().into()))
+                    .await
+            }
+            ClientFrame::Sync { after } => {
+                self.last_sent = after.max(0);
+                self.catch_up().await
+            }
+            ClientFrame::Message {
+                content,
+                client_id,
+                room,
+            } => {
+                let Some(client_id) = client_id else {
+                    return self
+                        .send_error("bad_request", "client_id is required", None)
+                        .await;
+                };
+                self.on_send(&content, &client_id, room.as_deref()).await
+            }
+        }
+    }
+
+    async fn on_send(
+        &mut self,
+        content: &str,
+        client_id: &str,
+        room: Option<&str>,
+    ) -> Result<(), End> {
+        let result = self
+            .state
+            .chat
+            .send(&self.user, room, content, Some(client_id))
+            .await;
+        match result {
+            Ok(stored) => {
+                self.send_now(WsMessage::Text(ServerFrame::ack(&stored).to_json().into()))
+                    .await
+            }
+            Err(ChatError::InvalidContent(e)) => {
+                self.send_error("invalid_content", &e.0, Some(client_id))
+                    .await
+            }
+            Err(ChatError::BadRequest(e)) => {
+                self.send_error("bad_request", &e.0, Some(client_id)).await
+            }
+            Err(ChatError::RateLimited(wait)) => {
+                if self.strikes.hit(ABUSE_WINDOW, MAX_STRIKES) {
+                    return Err(End::Close(close::ABUSE, "rate limit abused"));
+                }
+                let frame = ServerFrame::Error {
+                    code: "rate_limited",
+                    message: &ChatError::RateLimited(wait).to_string(),
+                    client_id: Some(client_id),
+                    retry_after_ms: Some(
+                        u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
+                    ),
+                };
+                self.send_now(WsMessage::Text(frame.to_json().into())).await
+            }
+            Err(ChatError::Store(e)) => {
+                tracing::error!(error = %e, "message insert failed");
+                let msg = "could not store the message: retry with the same client_id";
+                self.send_error("internal", msg, Some(client_id)).await
+            }
+        }
+    }
+
+    async fn send_error(
+        &mut self,
+        code: &str,
+        message: &str,
+        client_id: Option<&str>,
+    ) -> Result<(), End> {
+        let frame = ServerFrame::Error {
+            code,
+            message,
+            client_id,
+            retry_after_ms: None,
+        };
+        self.send_now(WsMessage::Text(frame.to_json().into())).await
+    }
+
+    /// Writes and flushes one frame within the write deadline.
+    async fn send_now(&mut self, frame: WsMessage) -> Result<(), End> {
+        match tokio::time::timeout(self.state.config.ws.write_timeout, self.ws.send(frame)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Gone),
+            Err(_) => Err(self.stuck()),
+        }
+    }
+
+    fn stuck(&self) -> End {
+        metrics::counter!(names::SLOW_CLOSES).increment(1);
+        tracing::info!(user = %self.user.username, "dropping a connection whose writes are blocked");
+        End::Stuck
+    }
+
+    /// On shutdown: write what was already published, then close with 1001.
+    async fn drain_for_shutdown(&mut self, rx: &mut broadcast::Receiver<Event>) -> End {
+        loop {
+            match rx.try_recv() {
+                Ok(event) => {
+                    if let Err(end) = self.forward(event, rx).await {
+                        return end;
+                    }
+                }
+                Err(TryRecvError::Lagged(_)) => {
+                    if let Err(end) = self.catch_up().await {
+                        return end;
+                    }
+                }
+                Err(_) => return End::Close(close::GOING_AWAY, "server shutting down"),
+            }
+        }
+    }
+
+    async fn finish(&mut self, end: End) {
+        let frame = match end {
+            End::Stuck => return,
+            End::Gone => None,
+            End::Close(code, reason) => Some(CloseFrame {
+                code: code.into(),
+                reason: reason.into(),
+            }),
+        };
+        // Best effort: also completes a close handshake the client started.
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.ws.close(frame)).await;
+    }
+}
+
+/// Time from now until a Unix timestamp in seconds (zero if past).
+fn until_unix(secs: u64) -> Duration {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Duration::from_secs(secs).saturating_sub(now)
+}

@@ -1,0 +1,184 @@
+//! The WebSocket upgrade, done by hand so each connection gets small buffers
+//! (warp's `ws()` preallocates a 128 KiB read buffer per connection).
+//! Authentication and the `Origin` check happen before the 101.
+
+use super::origin;
+use crate::api::ApiError;
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use std::sync::Arc;
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::http::header::{AUTHORIZATION, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY};
+use warp::http::header::{SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE};
+use warp::http::{HeaderMap, HeaderValue, StatusCode};
+use warp::hyper::upgrade::OnUpgrade;
+use warp::reply::{Reply, Response};
+
+/// The subprotocol browsers offer (with `bearer.<token>` beside it).
+pub const SUBPROTOCOL: &str = "hearth.v1";
+const BEARER_PREFIX: &str = "bearer.";
+
+#[derive(Debug, Deserialize)]
+struct WsQuery {
+    after: Option<i64>,
+}
+
+/// `GET /api/chat/ws`.
+pub fn route(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
+    warp::path!("api" / "chat" / "ws")
+        .and(warp::get())
+        .and(warp::header::headers_cloned())
+        .and(warp::query::<WsQuery>())
+        .and(warp::ext::optional::<OnUpgrade>())
+        .map(
+            move |headers: HeaderMap, query: WsQuery, on_upgrade: Option<OnUpgrade>| match upgrade(
+                &state, &headers, query, on_upgrade,
+            ) {
+                Ok(response) => response,
+                Err(e) => e.into_response(),
+            },
+        )
+        .boxed()
+}
+
+fn upgrade(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    query: WsQuery,
+    on_upgrade: Option<OnUpgrade>,
+) -> Result<Response, ApiError> {
+    if !state.config.websocket {
+        return Err(ApiError::unavailable(
+            "WebSocket is turned off on this server: use the polling API",
+        ));
+    }
+    if state.shutdown.is_cancelled() {
+        return Err(ApiError::unavailable("the server is shutting down"));
+    }
+    let key = websocket_key(headers)?;
+    if !origin::allowed(headers, &state.config.allowed_origins) {
+        return Err(ApiError::forbidden(
+            "this Origin may not open a WebSocket here (see --allowed-origins)",
+        ));
+    }
+    let (user, offered_subprotocol) = authenticate(state, headers)?;
+    let on_upgrade =
+        on_upgrade.ok_or_else(|| ApiError::bad_request("this connection cannot be upgraded"))?;
+
+    let config = state.config.ws.tungstenite();
+    let after = query.after.map(|a| a.max(0));
+    let session_state = state.clone();
+    state.sessions.spawn(async move {
+        match on_upgrade.await {
+            // Our accept loop serves plain TCP streams, so this downcast holds;
+            // it frees the boxed IO wrapper and its buffer for the socket's life.
+            Ok(upgraded) => match upgraded.downcast::<TokioIo<TcpStream>>() {
+                Ok(parts) => {
+                    let stream = parts.io.into_inner();
+                    let ws = WebSocketStream::from_partially_read(
+                        stream,
+                        parts.read_buf.to_vec(),
+                        Role::Server,
+                        Some(config),
+                    )
+                    .await;
+                    super::run(ws, session_state, user, after).await;
+                }
+                Err(_) => tracing::error!("upgraded connection is not a TCP stream"),
+            },
+            Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
+        }
+    });
+
+    let mut response = Response::default();
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = response.headers_mut();
+    h.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    h.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    let accept = derive_accept_key(key.as_bytes());
+    h.insert(
+        SEC_WEBSOCKET_ACCEPT,
+        HeaderValue::from_str(&accept).map_err(|_| ApiError::bad_request("bad key"))?,
+    );
+    if offered_subprotocol {
+        h.insert(
+            SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static(SUBPROTOCOL),
+        );
+    }
+    Ok(response)
+}
+
+/// Checks the handshake headers and returns `Sec-WebSocket-Key`.
+fn websocket_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    let has_token = |name, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    };
+    if !has_token(UPGRADE, "websocket") || !has_token(CONNECTION, "upgrade") {
+        return Err(ApiError::bad_request(
+            "expected a WebSocket upgrade request",
+        ));
+    }
+    if headers
+        .get(SEC_WEBSOCKET_VERSION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        != Some("13")
+    {
+        return Err(ApiError::bad_request(
+            "unsupported WebSocket version (need 13)",
+        ));
+    }
+    headers
+        .get(SEC_WEBSOCKET_KEY)
+        .and_then(|v| v.to_str().ok())
+        .map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| ApiError::bad_request("missing Sec-WebSocket-Key"))
+}
+
+/// The token from `Authorization: Bearer` or from the `bearer.<token>`
+/// subprotocol; also says whether `hearth.v1` was offered (and must be echoed).
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(AuthUser, bool), ApiError> {
+    let offered: Vec<&str> = headers
+        .get_all(SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let offered_subprotocol = offered.contains(&SUBPROTOCOL);
+    let user = if let Some(header) = headers.get(AUTHORIZATION) {
+        state.auth.authenticate_header(header.to_str().ok())?
+    } else if let Some(token) = offered.iter().find_map(|p| p.strip_prefix(BEARER_PREFIX)) {
+        state.auth.authenticate(token)?
+    } else {
+        return Err(ApiError::unauthorized(
+            "missing token: send Authorization: Bearer <token> or the subprotocols hearth.v1, bearer.<token>",
+        ));
+    };
+    Ok((user, offered_subprotocol))
+}
+
+/// Buffer sizes and limits of one connection.
+pub fn tungstenite_config(max_frame: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        // Frames are written to the socket once this much is buffered, so the
+        // write buffer stays small even during a large catch-up.
+        .write_buffer_size(4 * 1024)
+        .max_write_buffer_size(64 * 1024)
+        .max_message_size(Some(max_frame))
+        .max_frame_size(Some(max_frame))
+}

@@ -1,0 +1,113 @@
+//! SQLite storage: one writer thread with group commit ([`writer`]) and a small
+//! pool of read connections ([`reader`]); nothing here blocks the async runtime.
+
+mod models;
+mod reader;
+mod schema;
+mod writer;
+
+pub use models::{LOBBY, Message, RoomRef, Stored, User, UserCredentials, now_ms};
+pub use reader::ReadPool;
+pub use schema::{DB_FILE, OpenedDb, open_db};
+pub use writer::{MessageWriter, Publisher, WriterStats};
+
+use crate::domain::{ClientId, MessageBody, Username};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value (the username) is taken.
+    #[error("already exists")]
+    Conflict,
+    /// The row asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// SQLite failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Schema migration failed.
+    #[error("migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// The writer thread is gone (shutting down).
+    #[error("the database is shutting down")]
+    Closed,
+    /// A blocking task died.
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+/// Result type of the storage layer.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The storage handle shared by every request: cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    writer: MessageWriter,
+    reader: Arc<ReadPool>,
+    epoch: Arc<str>,
+}
+
+impl Store {
+    /// Starts the writer thread and read pool on a database opened by [`open_db`].
+    /// `publish` is called on the writer thread, after each commit, with the new
+    /// messages in id order.
+    pub fn start(db: OpenedDb, path: &Path, publish: Publisher) -> StoreResult<Self> {
+        let epoch = Arc::from(db.epoch.as_str());
+        let reader = Arc::new(ReadPool::open(path, 4)?);
+        let writer = MessageWriter::spawn(db.conn, publish)?;
+        Ok(Self {
+            writer,
+            reader,
+            epoch,
+        })
+    }
+
+    /// The database instance id.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// Read access.
+    pub fn reader(&self) -> &ReadPool {
+        &self.reader
+    }
+
+    /// Writer counters (transactions, operations, largest batch).
+    pub fn writer_stats(&self) -> &WriterStats {
+        self.writer.stats()
+    }
+
+    /// Stores a message (or finds the earlier one with the same client id);
+    /// returns after the transaction has committed.
+    pub async fn insert_message(
+        &self,
+        room: RoomRef,
+        user_id: i64,
+        username: &str,
+        body: MessageBody,
+        client_id: ClientId,
+    ) -> StoreResult<Stored> {
+        self.writer
+            .insert_message(room, user_id, username.to_owned(), body, client_id)
+            .await
+    }
+
+    /// Creates an account; `Conflict` if the name is taken in any letter case.
+    /// The first account created becomes an admin.
+    pub async fn create_user(
+        &self,
+        username: &Username,
+        password_hash: String,
+    ) -> StoreResult<User> {
+        self.writer
+            .create_user(username.clone(), password_hash)
+            .await
+    }
+
+    /// Stops taking writes, commits what is queued and waits for the writer thread.
+    pub async fn close(&self) {
+        self.writer.close().await;
+    }
+}

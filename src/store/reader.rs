@@ -1,0 +1,191 @@
+//! Read connections. Each query runs on tokio's blocking pool with a connection
+//! taken from a small pool, so reads never block the async threads and never
+//! wait for the writer (WAL).
+
+use super::models::{Message, RoomRef, User, UserCredentials};
+use super::schema::BUSY_TIMEOUT;
+use super::{StoreError, StoreResult};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use tokio::sync::Semaphore;
+
+/// A page of messages and whether more lie beyond it.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Messages in ascending id order.
+    pub messages: Vec<Message>,
+    /// More messages exist past this page (older for history, newer for polling).
+    pub has_more: bool,
+}
+
+/// A fixed-size pool of read-only connections.
+pub struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+}
+
+impl ReadPool {
+    /// Opens `size` read connections on the database at `path`.
+    pub fn open(path: &Path, size: usize) -> StoreResult<Self> {
+        let idle = (0..size)
+            .map(|_| open_reader(path))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Self {
+            path: path.to_owned(),
+            idle: Mutex::new(idle),
+            permits: Semaphore::new(size),
+        })
+    }
+
+    /// Runs `f` with a read connection on the blocking pool.
+    pub async fn with<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let conn = match self
+            .idle
+            .lock()
+            .map_err(|_| StoreError::Task("read pool poisoned".into()))?
+            .pop()
+        {
+            Some(conn) => conn,
+            // A connection is lost only if a query task panicked; replace it.
+            None => open_reader(&self.path)?,
+        };
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let result = f(&conn);
+            (conn, result)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?;
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(conn);
+        }
+        Ok(result?)
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.with(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+
+    /// An account by id.
+    pub async fn user_by_id(&self, id: i64) -> StoreResult<User> {
+        self.with(move |c| {
+            c.prepare_cached("SELECT id, username, is_admin, created_at FROM users WHERE id = ?1")?
+                .query_row([id], user_from_row)
+                .optional()
+        })
+        .await?
+        .ok_or(StoreError::NotFound)
+    }
+
+    /// An account and its password hash, by name (any letter case).
+    pub async fn credentials(&self, username: String) -> StoreResult<Option<UserCredentials>> {
+        self.with(move |c| {
+            c.prepare_cached(
+                "SELECT id, username, is_admin, created_at, password_hash FROM users WHERE username = ?1",
+            )?
+            .query_row([username], |r| Ok(UserCredentials { user: user_from_row(r)?, password_hash: r.get(4)? }))
+            .optional()
+        })
+        .await
+    }
+
+    /// Up to `limit` newest messages with id < `before` (any id when `None`).
+    pub async fn history(
+        &self,
+        room: RoomRef,
+        before: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Page> {
+        let before = before.unwrap_or(i64::MAX);
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT m.id, m.user_id, u.username, m.content, m.created_at, m.client_id
+                 FROM messages m JOIN users u ON u.id = m.user_id
+                 WHERE m.room_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3",
+            )?;
+            let mut messages = stmt
+                .query_map(params![room.id, before, limit_plus_one(limit)], |r| {
+                    message_from_row(r, room)
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let has_more = messages.len() > limit;
+            messages.truncate(limit);
+            messages.reverse();
+            Ok(Page { messages, has_more })
+        })
+        .await
+    }
+
+    /// Up to `limit` messages with id > `after`, oldest first.
+    pub async fn after(&self, room: RoomRef, after: i64, limit: usize) -> StoreResult<Page> {
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT m.id, m.user_id, u.username, m.content, m.created_at, m.client_id
+                 FROM messages m JOIN users u ON u.id = m.user_id
+                 WHERE m.room_id = ?1 AND m.id > ?2 ORDER BY m.id LIMIT ?3",
+            )?;
+            let mut messages = stmt
+                .query_map(params![room.id, after, limit_plus_one(limit)], |r| {
+                    message_from_row(r, room)
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let has_more = messages.len() > limit;
+            messages.truncate(limit);
+            Ok(Page { messages, has_more })
+        })
+        .await
+    }
+
+    /// Number of stored messages (all rooms).
+    pub async fn message_count(&self) -> StoreResult<i64> {
+        self.with(|c| c.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0)))
+            .await
+    }
+}
+
+fn limit_plus_one(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1
+}
+
+fn open_reader(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
+fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        is_admin: r.get(2)?,
+        created_at: r.get(3)?,
+    })
+}
+
+fn message_from_row(r: &Row<'_>, room: RoomRef) -> rusqlite::Result<Message> {
+    Ok(Message {
+        id: r.get(0)?,
+        room: room.name,
+        user_id: r.get(1)?,
+        username: r.get(2)?,
+        content: r.get(3)?,
+        created_at: r.get(4)?,
+        client_id: r.get(5)?,
+    })
+}

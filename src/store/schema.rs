@@ -1,0 +1,145 @@
+//! Opening the database: pragmas, migrations and the `meta` values.
+
+use super::{StoreError, StoreResult};
+use include_dir::{Dir, include_dir};
+use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite_migration::Migrations;
+use std::path::Path;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+/// File name of the database inside the data dir.
+pub const DB_FILE: &str = "hearth.db";
+
+static MIGRATIONS_DIR: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/migrations");
+
+static MIGRATIONS: LazyLock<Result<Migrations<'static>, rusqlite_migration::Error>> =
+    LazyLock::new(|| Migrations::from_directory(&MIGRATIONS_DIR));
+
+/// How long a connection waits for a lock before SQLITE_BUSY.
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The embedded migrations.
+pub fn migrations() -> StoreResult<&'static Migrations<'static>> {
+    MIGRATIONS
+        .as_ref()
+        .map_err(|e| StoreError::Task(format!("embedded migrations: {e}")))
+}
+
+/// A migrated database, before its writer thread starts.
+pub struct OpenedDb {
+    /// The connection the writer thread will own.
+    pub conn: Connection,
+    /// The database instance id (`meta.epoch`).
+    pub epoch: String,
+    /// The highest message id stored.
+    pub head_id: i64,
+    /// The JWT signing secret kept in `meta` (created on first start).
+    pub jwt_secret: Vec<u8>,
+}
+
+/// Opens (creating if needed) the database, sets the pragmas, applies migrations
+/// and reads the `meta` values.
+pub fn open_db(path: &Path) -> StoreResult<OpenedDb> {
+    let mut conn = Connection::open(path)?;
+    // WAL lets readers run beside the one writer; NORMAL is durable across
+    // process crashes (only an OS crash can lose the last commits).
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    migrations()?.to_latest(&mut conn)?;
+
+    let epoch: String = conn.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| {
+        r.get(0)
+    })?;
+    let head_id: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM messages", [], |r| {
+        r.get(0)
+    })?;
+    let jwt_secret = jwt_secret(&conn)?;
+    Ok(OpenedDb {
+        conn,
+        epoch,
+        head_id,
+        jwt_secret,
+    })
+}
+
+fn jwt_secret(conn: &Connection) -> StoreResult<Vec<u8>> {
+    let stored: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'jwt_secret'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(hex) = stored
+        .and_then(|h| decode_hex(&h))
+        .filter(|s| s.len() >= 32)
+    {
+        return Ok(hex);
+    }
+    let secret: [u8; 32] = rand::random();
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('jwt_secret', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![encode_hex(&secret)],
+    )?;
+    Ok(secret.to_vec())
+}
+
+fn encode_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|p| u8::from_str_radix(p, 16).ok()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_validate() {
+        migrations().unwrap().validate().unwrap();
+    }
+
+    #[test]
+    fn open_creates_schema_epoch_and_secret_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let first = open_db(&path).unwrap();
+        assert_eq!(first.epoch.len(), 32);
+        assert_eq!(first.jwt_secret.len(), 32);
+        assert_eq!(first.head_id, 0);
+        let lobby: String = first
+            .conn
+            .query_row("SELECT name FROM rooms WHERE id = 1", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(lobby, "lobby");
+        let secret = first.jwt_secret.clone();
+        drop(first);
+        let again = open_db(&path).unwrap();
+        assert_eq!(again.jwt_secret, secret, "the secret is kept");
+        let mode: String = again
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        assert_eq!(
+            decode_hex(&encode_hex(&[0, 1, 254, 255])).unwrap(),
+            vec![0, 1, 254, 255]
+        );
+        assert!(decode_hex("abc").is_none());
+        assert!(decode_hex("zz").is_none());
+    }
+}

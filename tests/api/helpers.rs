@@ -1,0 +1,311 @@
+//! Starting the server and talking to it.
+
+use futures_util::{SinkExt, StreamExt};
+use hearth::Application;
+use hearth::cli::ServeArgs;
+use hearth::config::Config;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tempfile::TempDir;
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+/// How long any single wait in a test may take before it fails.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A running server.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub dir: Arc<TempDir>,
+    stop: CancellationToken,
+    handle: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Starts a server with default settings plus `extra` arguments.
+pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
+    spawn_in(Arc::new(tempfile::tempdir().expect("temp dir")), extra).await
+}
+
+/// Starts a server with default settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts a server on an existing data dir.
+pub async fn spawn_in(dir: Arc<TempDir>, extra: &[&str]) -> TestApp {
+    let data_dir = dir.path().to_str().expect("utf-8 path").to_owned();
+    let mut argv = vec![
+        "hearth",
+        "--bind",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data_dir,
+        "--no-open",
+        "--log",
+        "warn",
+    ];
+    argv.extend_from_slice(extra);
+    let config = Config::from_args(parse_args(&argv)).expect("valid config");
+    let app = Application::build(config).await.expect("server starts");
+    let addr = app.local_addr();
+    let stop = app.shutdown_token();
+    let handle = tokio::spawn(app.run());
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        dir,
+        stop,
+        handle,
+    }
+}
+
+fn parse_args(argv: &[&str]) -> ServeArgs {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+    Wrapper::parse_from(argv).args
+}
+
+/// A logged-in user.
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub id: i64,
+    pub name: String,
+    pub token: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Graceful stop (as on SIGTERM); returns the data dir for a restart.
+    pub async fn stop(self) -> Arc<TempDir> {
+        self.stop.cancel();
+        tokio::time::timeout(WAIT, self.handle)
+            .await
+            .expect("stops in time")
+            .expect("join")
+            .expect("clean stop");
+        self.dir
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut req = self.http.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.http.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn register(&self, name: &str) -> TestUser {
+        let res = self
+            .post_json(
+                "/api/auth/register",
+                None,
+                &json!({"username": name, "password": "password123"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "register {name}");
+        let body: Value = res.json().await.expect("json");
+        TestUser {
+            id: body["user"]["id"].as_i64().expect("id"),
+            name: name.to_owned(),
+            token: body["token"].as_str().expect("token").to_owned(),
+        }
+    }
+
+    /// Sends over REST; returns (status, message).
+    pub async fn send(
+        &self,
+        user: &TestUser,
+        content: &str,
+        client_id: &str,
+    ) -> (StatusCode, Value) {
+        let res = self
+            .post_json(
+                "/api/chat/messages",
+                Some(&user.token),
+                &json!({"content": content, "client_id": client_id}),
+            )
+            .await;
+        let status = res.status();
+        (status, res.json().await.expect("json"))
+    }
+
+    /// Every message with id > after, through the polling endpoint.
+    pub async fn poll_all(&self, user: &TestUser, mut after: i64) -> Vec<Value> {
+        let mut all = Vec::new();
+        loop {
+            let res = self
+                .get(
+                    &format!("/api/chat/messages/new?after_id={after}"),
+                    Some(&user.token),
+                )
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let body: Value = res.json().await.expect("json");
+            let batch = body["messages"].as_array().expect("messages").clone();
+            after = body["last_id"].as_i64().expect("last_id");
+            all.extend(batch);
+            if !body["has_more"].as_bool().expect("has_more") {
+                return all;
+            }
+        }
+    }
+
+    pub async fn ws(&self, user: &TestUser) -> WsClient {
+        WsClient::connect(self.addr, &user.token, None)
+            .await
+            .expect("ws connects")
+    }
+
+    pub async fn ws_after(&self, user: &TestUser, after: i64) -> WsClient {
+        WsClient::connect(self.addr, &user.token, Some(after))
+            .await
+            .expect("ws connects")
+    }
+}
+
+type Stream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A WebSocket test client.
+pub struct WsClient {
+    pub ws: Stream,
+    pub hello: Value,
+}
+
+impl WsClient {
+    /// Connects with `Authorization: Bearer`, reads the hello frame.
+    pub async fn connect(
+        addr: SocketAddr,
+        token: &str,
+        after: Option<i64>,
+    ) -> Result<Self, WsError> {
+        let url = match after {
+            Some(a) => format!("ws://{addr}/api/chat/ws?after={a}"),
+            None => format!("ws://{addr}/api/chat/ws"),
+        };
+        let mut req = url.into_client_request()?;
+        req.headers_mut().insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+        let mut client = Self {
+            ws,
+            hello: Value::Null,
+        };
+        client.hello = client.next_of("hello").await;
+        Ok(client)
+    }
+
+    pub async fn send_json(&mut self, v: &Value) {
+        self.ws
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_message(&mut self, content: &str, client_id: &str) {
+        self.send_json(&json!({"type": "message", "content": content, "client_id": client_id}))
+            .await;
+    }
+
+    /// The next JSON frame (protocol pings/pongs skipped).
+    pub async fn next_json(&mut self) -> Value {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a frame in time")
+                .expect("stream open")
+                .expect("frame ok");
+            match frame {
+                Message::Text(t) => return serde_json::from_str(t.as_str()).expect("json frame"),
+                Message::Close(c) => panic!("closed unexpectedly: {c:?}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// The next frame of `kind`, skipping others (presence pushes, …).
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let v = self.next_json().await;
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+
+    /// `n` message frames, skipping other kinds.
+    pub async fn messages(&mut self, n: usize) -> Vec<Value> {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            out.push(self.next_of("message").await["message"].clone());
+        }
+        out
+    }
+
+    /// Waits for the server's close frame and returns it.
+    pub async fn closed(&mut self) -> Option<CloseFrame> {
+        loop {
+            match tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("close in time")
+            {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
+    /// Proves the connection still works: ping → pong.
+    pub async fn assert_usable(&mut self) {
+        self.send_json(&json!({"type": "ping"})).await;
+        self.next_of("pong").await;
+    }
+}
+
+/// Path of the built `hearth` binary.
+pub fn hearth_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hearth"))
+}
+
+/// Ids of a list of message objects.
+pub fn ids(messages: &[Value]) -> Vec<i64> {
+    messages
+        .iter()
+        .map(|m| m["id"].as_i64().expect("id"))
+        .collect()
+}

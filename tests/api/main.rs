@@ -1,0 +1,12 @@
+//! Integration tests: each starts the real server on port 0 with a temporary
+//! data dir and talks to it over real HTTP and WebSocket.
+
+mod helpers;
+
+mod auth;
+mod bad_input;
+mod messages;
+mod process;
+mod realtime;
+mod resume;
+mod slow_consumer;
