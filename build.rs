@@ -18,9 +18,12 @@ fn main() {
         "web/src",
         "web/public",
         "web/index.html",
+        "web/.env",
         "web/package.json",
         "web/package-lock.json",
         "web/vite.config.ts",
+        "web/tsconfig.json",
+        "web/tsconfig.app.json",
     ] {
         println!("cargo:rerun-if-changed={path}");
     }

@@ -40,6 +40,8 @@ pub struct AppState {
     pub sessions: TaskTracker,
     /// Metrics exporter, when installed.
     pub metrics: Option<PrometheusHandle>,
+    /// Message frames written to WebSockets (a handle kept: this one is hot).
+    pub deliveries: metrics::Counter,
 }
 
 /// A server that is bound and ready to run.
@@ -84,6 +86,7 @@ impl Application {
             shutdown: CancellationToken::new(),
             sessions: TaskTracker::new(),
             metrics,
+            deliveries: metrics::counter!(names::DELIVERIES),
         });
         Ok(Self {
             state,

@@ -136,7 +136,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "HEARTH_BROADCAST_BUFFER",
-        default_value_t = 4096,
+        default_value_t = 1024,
         value_name = "FRAMES"
     )]
     pub broadcast_buffer: usize,

@@ -8,7 +8,7 @@ pub use presence::{PRESENCE_LIST_CAP, Presence, PresenceGuard};
 use crate::protocol::ServerFrame;
 use crate::store::Message;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -23,10 +23,16 @@ pub struct Event {
     pub frame: Utf8Bytes,
 }
 
+/// Broadcast channels per room. Receivers are spread over them so that the
+/// channel locks (taken by every receiver on every frame) are not one point
+/// of contention for thousands of connections.
+const SHARDS: usize = 16;
+
 /// Shared real-time state. Messages are published here by the store's writer
 /// thread after commit, in id order.
 pub struct Hub {
-    lobby: broadcast::Sender<Event>,
+    lobby: Box<[broadcast::Sender<Event>]>,
+    next_shard: AtomicUsize,
     head: AtomicI64,
     presence: Presence,
 }
@@ -35,9 +41,12 @@ impl Hub {
     /// A hub whose newest message is `head_id`, with `capacity` frames of
     /// broadcast buffer per room.
     pub fn new(head_id: i64, capacity: usize) -> Arc<Self> {
-        let (lobby, _) = broadcast::channel(capacity.max(16));
+        let lobby = (0..SHARDS)
+            .map(|_| broadcast::channel(capacity.max(16)).0)
+            .collect();
         Arc::new(Self {
             lobby,
+            next_shard: AtomicUsize::new(0),
             head: AtomicI64::new(head_id),
             presence: Presence::default(),
         })
@@ -46,22 +55,30 @@ impl Hub {
     /// Publishes committed messages (called in id order by the writer thread).
     pub fn publish(&self, messages: &[Message]) {
         for message in messages {
-            let frame = ServerFrame::Message { message }.to_json();
+            let frame: Utf8Bytes = ServerFrame::Message { message }.to_json().into();
             // The head moves before the send: a subscriber that reads a head
             // below this id is subscribed already and will receive the frame.
             self.head.store(message.id, Ordering::SeqCst);
-            // No receivers is fine: nobody is connected.
-            let _ = self.lobby.send(Event {
+            self.send(Event {
                 id: message.id,
-                frame: frame.into(),
+                frame,
             });
+        }
+    }
+
+    /// Sends one frame (shared, not copied) to every receiver of the lobby.
+    fn send(&self, event: Event) {
+        for shard in &self.lobby {
+            // No receivers is fine: nobody is connected to that shard.
+            let _ = shard.send(event.clone());
         }
     }
 
     /// Subscribes to the lobby, then reads the head: every message with an id
     /// above the returned head will arrive on the receiver.
     pub fn subscribe(&self) -> (broadcast::Receiver<Event>, i64) {
-        let rx = self.lobby.subscribe();
+        let shard = self.next_shard.fetch_add(1, Ordering::Relaxed) % SHARDS;
+        let rx = self.lobby[shard].subscribe();
         (rx, self.head.load(Ordering::SeqCst))
     }
 
@@ -85,7 +102,7 @@ impl Hub {
                 () = self.presence.changed() => {}
             }
             if let Some(frame) = self.presence.take_changes() {
-                let _ = self.lobby.send(Event {
+                self.send(Event {
                     id: 0,
                     frame: frame.into(),
                 });

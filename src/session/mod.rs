@@ -115,7 +115,7 @@ impl Session {
             return end;
         }
         if resume {
-            if let Err(end) = self.catch_up().await {
+            if let Err(end) = Box::pin(self.catch_up()).await {
                 return end;
             }
         }
@@ -129,22 +129,29 @@ impl Session {
         tokio::pin!(idle);
         let expiry = tokio::time::sleep(until_unix(self.user.expires_at));
         tokio::pin!(expiry);
+        // Registered once: a fresh `cancelled()` per wake-up would lock the
+        // token's waiter list twice per frame in every session.
+        let cancelled = shutdown.cancelled();
+        tokio::pin!(cancelled);
         loop {
             let step = tokio::select! {
-                () = shutdown.cancelled() => return self.drain_for_shutdown(&mut rx).await,
+                biased;
+                () = &mut cancelled => return Box::pin(self.drain_for_shutdown(&mut rx)).await,
                 () = &mut expiry => return End::Close(close::UNAUTHORIZED, "token expired"),
                 () = &mut idle => return End::Close(close::GOING_AWAY, "no heartbeat"),
                 incoming = self.ws.next() => {
                     idle.as_mut().reset(tokio::time::Instant::now() + settings.idle_timeout);
                     match incoming {
-                        Some(Ok(frame)) => self.on_frame(frame).await,
+                        // Boxed: clients send rarely, and the send path's
+                        // futures would otherwise enlarge every idle session.
+                        Some(Ok(frame)) => Box::pin(self.on_frame(frame)).await,
                         Some(Err(WsError::Capacity(_))) => Err(End::Close(close::TOO_LARGE, "frame too large (max 4096 bytes)")),
                         Some(Err(_)) | None => Err(End::Gone),
                     }
                 }
                 event = rx.recv() => match event {
                     Ok(event) => self.forward(event, &mut rx).await,
-                    Err(RecvError::Lagged(_)) => self.resync().await,
+                    Err(RecvError::Lagged(_)) => Box::pin(self.resync()).await,
                     Err(RecvError::Closed) => Err(End::Close(close::GOING_AWAY, "server shutting down")),
                 },
                 _ = ping.tick() => self.send_now(WsMessage::Ping(Default::default())).await,
@@ -176,7 +183,9 @@ impl Session {
                     }
                 }
                 n += 1;
-                if n < MAX_BATCH {
+                // Only look for more when a newer message was published: an
+                // empty try_recv costs a lock on the channel.
+                if n < MAX_BATCH && self.state.hub.head() > self.last_sent {
                     match rx.try_recv() {
                         Ok(e) => next = Some(e),
                         Err(TryRecvError::Lagged(_)) => lagged = true,
@@ -187,9 +196,9 @@ impl Session {
             self.ws.flush().await
         })
         .await;
-        metrics::counter!(names::DELIVERIES).increment(delivered);
+        self.state.deliveries.increment(delivered);
         match written {
-            Ok(Ok(())) if lagged => self.resync().await,
+            Ok(Ok(())) if lagged => Box::pin(self.resync()).await,
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(End::Gone),
             Err(_) => Err(self.stuck()),
@@ -244,7 +253,7 @@ impl Session {
                 self.ws.flush().await
             })
             .await;
-            metrics::counter!(names::DELIVERIES).increment(page.messages.len() as u64);
+            self.state.deliveries.increment(page.messages.len() as u64);
             match written {
                 Ok(Ok(())) if page.has_more => {}
                 Ok(Ok(())) => return Ok(()),
@@ -411,8 +420,17 @@ impl Session {
                 reason: reason.into(),
             }),
         };
-        // Best effort: also completes a close handshake the client started.
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.ws.close(frame)).await;
+        let ours = frame.is_some();
+        // Send our close frame (or answer the client's), then, when we started
+        // the close, read until the client answers: closing a socket with
+        // unread input makes the kernel send a reset, which can destroy the
+        // close frame before the client reads it.
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+            if self.ws.close(frame).await.is_ok() && ours {
+                while let Some(Ok(_)) = self.ws.next().await {}
+            }
+        })
+        .await;
     }
 }
 

@@ -81,15 +81,22 @@ fn upgrade(
             // it frees the boxed IO wrapper and its buffer for the socket's life.
             Ok(upgraded) => match upgraded.downcast::<TokioIo<TcpStream>>() {
                 Ok(parts) => {
+                    // Copy out the (usually empty) leftover bytes: the Bytes
+                    // slice would keep hyper's whole read buffer alive.
+                    let leftover = parts.read_buf.to_vec();
+                    drop(parts.read_buf);
                     let stream = parts.io.into_inner();
                     let ws = WebSocketStream::from_partially_read(
                         stream,
-                        parts.read_buf.to_vec(),
+                        leftover,
                         Role::Server,
                         Some(config),
                     )
                     .await;
-                    super::run(ws, session_state, user, after).await;
+                    // A task of its own: this upgrade future is large and
+                    // would otherwise stay allocated for the socket's life.
+                    let sessions = session_state.sessions.clone();
+                    sessions.spawn(super::run(ws, session_state, user, after));
                 }
                 Err(_) => tracing::error!("upgraded connection is not a TCP stream"),
             },
@@ -174,7 +181,11 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(AuthUser, bool
 /// Buffer sizes and limits of one connection.
 pub fn tungstenite_config(max_frame: usize) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        // Allocated up front for every connection: 1 KiB instead of 4 KiB
+        // saves ~3 KiB of RSS per idle socket (measured with hearth-bench).
+        // Larger frames (up to max_frame) still fit: the codec grows the
+        // buffer to the frame's length while reading it.
+        .read_buffer_size(1024)
         // Frames are written to the socket once this much is buffered, so the
         // write buffer stays small even during a large catch-up.
         .write_buffer_size(4 * 1024)

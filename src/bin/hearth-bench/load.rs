@@ -1,0 +1,387 @@
+//! The `load` scenario: N connections, S of them senders at R msg/s in total,
+//! latency stamped in the content, every delivery counted and checked for
+//! order. The client is kept lean (one task per connection, no parsing beyond
+//! fixed offsets) because it shares the machine with the server.
+
+use crate::client::{self, Account};
+use crate::procstat::Proc;
+use crate::report::{Latency, LoadReport};
+use anyhow::Context;
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use memchr::memmem::Finder;
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::Instant as TokioInstant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+type Ws = WebSocketStream<TcpStream>;
+const SHARDS: usize = 64;
+/// Every message frame starts like this (field order is fixed by the server).
+const MESSAGE_PREFIX: &str = r#"{"type":"message","message":{"id":"#;
+
+/// Arguments of `hearth-bench load`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct LoadArgs {
+    /// Server URL (loopback only).
+    #[arg(long, default_value = "http://127.0.0.1:3001")]
+    pub url: String,
+    /// WebSocket connections to open.
+    #[arg(long, default_value_t = 1000)]
+    pub conns: usize,
+    /// Users the connections are spread over.
+    #[arg(long, default_value_t = 100)]
+    pub users: usize,
+    /// Connections that also send.
+    #[arg(long, default_value_t = 10)]
+    pub senders: usize,
+    /// Messages per second, all senders together (0: idle only).
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+    /// How long the senders send.
+    #[arg(long, default_value = "10s")]
+    pub duration: humantime::Duration,
+    /// Quiet time after connecting, to measure idle CPU and RSS.
+    #[arg(long, default_value = "5s")]
+    pub idle: humantime::Duration,
+    /// Server process id, for RSS and CPU.
+    #[arg(long)]
+    pub pid: Option<u32>,
+    /// Connections opened at once.
+    #[arg(long, default_value_t = 256)]
+    pub connect_concurrency: usize,
+    /// Username prefix of the bench accounts.
+    #[arg(long, default_value = "bench")]
+    pub prefix: String,
+    /// Extra characters of padding per message.
+    #[arg(long, default_value_t = 0)]
+    pub payload: usize,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+struct Shared {
+    run: String,
+    tag: Finder<'static>,
+    deliveries: AtomicU64,
+    out_of_order: AtomicU64,
+    sent: AtomicU64,
+    acks: AtomicU64,
+    errors: AtomicU64,
+    rate_limited: AtomicU64,
+    closed_early: AtomicU64,
+    bytes: AtomicU64,
+    last_delivery_us: AtomicU64,
+    latency: Vec<Mutex<Histogram<u64>>>,
+    /// Set when sending starts: (deadline, interval between one sender's messages).
+    start: watch::Receiver<Option<(TokioInstant, Duration)>>,
+    pad: String,
+}
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 120_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Runs the scenario and prints (and optionally saves) the report.
+pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
+    let addr = client::loopback_addr(&args.url)?;
+    let proc_ = args.pid.map(Proc);
+    let users = args.users.clamp(1, args.conns.max(1));
+    let senders = args.senders.min(args.conns);
+    eprintln!("registering {users} users…");
+    let accounts = client::accounts(addr, &args.prefix, users).await?;
+    let run = format!("{:x}", now_us() & 0xffff_ffff);
+    let (start_tx, start) = watch::channel(None);
+    let shared = Arc::new(Shared {
+        tag: Finder::new(format!("\"content\":\"bench {run} ").as_bytes()).into_owned(),
+        run,
+        deliveries: AtomicU64::new(0),
+        out_of_order: AtomicU64::new(0),
+        sent: AtomicU64::new(0),
+        acks: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+        rate_limited: AtomicU64::new(0),
+        closed_early: AtomicU64::new(0),
+        bytes: AtomicU64::new(0),
+        last_delivery_us: AtomicU64::new(0),
+        latency: (0..SHARDS).map(|_| Mutex::new(histogram())).collect(),
+        start,
+        pad: "x".repeat(args.payload),
+    });
+    let mut report = LoadReport {
+        users,
+        senders,
+        target_rate: args.rate,
+        ..Default::default()
+    };
+    report.server_rss_before_kib = proc_.map(Proc::rss_kib);
+
+    eprintln!("opening {} connections…", args.conns);
+    let stop = CancellationToken::new();
+    let (connect_hist, failures, sender_count) =
+        connect_all(addr, &accounts, &args, &shared, &stop).await;
+    report.connections = args.conns - failures as usize;
+    report.connect_failures = failures;
+    report.connect = Latency::from_micros(&connect_hist);
+    report.senders = sender_count;
+
+    eprintln!("idle for {}…", args.idle);
+    tokio::time::sleep(Duration::from_secs(1).min(*args.idle)).await;
+    let idle_start = proc_.map(Proc::cpu);
+    tokio::time::sleep(args.idle.saturating_sub(Duration::from_secs(1))).await;
+    if let (Some(p), Some(start)) = (proc_, idle_start) {
+        report.idle_cpu_percent = Some(start.percent_until(p.cpu()));
+        let rss = p.rss_kib();
+        report.server_rss_idle_kib = Some(rss);
+        report.server_rss_peak_kib = Some(rss);
+        if report.connections > 0 {
+            let before = report.server_rss_before_kib.unwrap_or(0);
+            report.rss_per_connection_bytes =
+                Some(rss.saturating_sub(before) as f64 * 1024.0 / report.connections as f64);
+        }
+    }
+
+    if args.rate > 0.0 && sender_count > 0 {
+        eprintln!(
+            "sending {} msg/s from {sender_count} senders for {}…",
+            args.rate, args.duration
+        );
+        let load_start = proc_.map(Proc::cpu);
+        let started_us = now_us();
+        let deadline = TokioInstant::now() + *args.duration;
+        let interval = Duration::from_secs_f64(sender_count as f64 / args.rate);
+        let _ = start_tx.send(Some((deadline, interval)));
+        while TokioInstant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            if let (Some(p), Some(peak)) = (proc_, report.server_rss_peak_kib.as_mut()) {
+                *peak = (*peak).max(p.rss_kib());
+            }
+        }
+        let sent = shared.sent.load(Ordering::Relaxed);
+        report.sent = sent;
+        report.send_rate = sent as f64 / args.duration.as_secs_f64();
+        drain(&shared, sent, report.connections as u64).await;
+        if let (Some(p), Some(start)) = (proc_, load_start) {
+            report.load_cpu_percent = Some(start.percent_until(p.cpu()));
+        }
+        let last = shared
+            .last_delivery_us
+            .load(Ordering::Relaxed)
+            .max(started_us + 1);
+        report.deliveries_per_sec =
+            shared.deliveries.load(Ordering::Relaxed) as f64 / ((last - started_us) as f64 / 1e6);
+    }
+    stop.cancel();
+
+    report.acked = shared.acks.load(Ordering::Relaxed);
+    report.expected_deliveries = report.acked * report.connections as u64;
+    report.deliveries = shared.deliveries.load(Ordering::Relaxed);
+    report.delivery_ratio = if report.expected_deliveries == 0 {
+        1.0
+    } else {
+        report.deliveries as f64 / report.expected_deliveries as f64
+    };
+    report.out_of_order = shared.out_of_order.load(Ordering::Relaxed);
+    report.error_frames = shared.errors.load(Ordering::Relaxed);
+    report.rate_limited = shared.rate_limited.load(Ordering::Relaxed);
+    report.closed_early = shared.closed_early.load(Ordering::Relaxed);
+    report.bytes_received = shared.bytes.load(Ordering::Relaxed);
+    let mut all = histogram();
+    for shard in &shared.latency {
+        if let Ok(h) = shard.lock() {
+            all.add(&*h).context("merging histograms")?;
+        }
+    }
+    report.latency = Latency::from_micros(&all);
+    report.print();
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
+    }
+    Ok(report)
+}
+
+/// Opens every connection; returns the connect-time histogram, the number of
+/// failures and the number of senders.
+async fn connect_all(
+    addr: std::net::SocketAddr,
+    accounts: &[Account],
+    args: &LoadArgs,
+    shared: &Arc<Shared>,
+    stop: &CancellationToken,
+) -> (Histogram<u64>, u64, usize) {
+    let mut hist = histogram();
+    let mut failures = 0;
+    let mut senders = 0;
+    let results = futures_util::stream::iter(0..args.conns)
+        .map(|i| {
+            let token = accounts[i % accounts.len()].token.clone();
+            async move {
+                let started = Instant::now();
+                let ws = client::connect(addr, &token).await;
+                (i, ws, started.elapsed())
+            }
+        })
+        .buffer_unordered(args.connect_concurrency.max(1));
+    futures_util::pin_mut!(results);
+    while let Some((i, ws, took)) = results.next().await {
+        match ws {
+            Ok(ws) => {
+                let _ = hist.record(took.as_micros().max(1) as u64);
+                // The first connections to finish become the senders.
+                let sender = (senders < args.senders).then(|| {
+                    senders += 1;
+                    senders - 1
+                });
+                tokio::spawn(connection(
+                    ws,
+                    shared.clone(),
+                    i % SHARDS,
+                    stop.clone(),
+                    sender,
+                    args.senders.max(1),
+                ));
+            }
+            Err(e) => {
+                if failures < 5 {
+                    eprintln!("connect failed: {e:#}");
+                }
+                failures += 1;
+            }
+        }
+    }
+    (hist, failures, senders)
+}
+
+/// One connection: counts what it receives; a sender also sends on its timer.
+async fn connection(
+    mut ws: Ws,
+    shared: Arc<Shared>,
+    shard: usize,
+    stop: CancellationToken,
+    sender: Option<usize>,
+    senders: usize,
+) {
+    let cancelled = stop.cancelled();
+    tokio::pin!(cancelled);
+    let mut start = shared.start.clone();
+    let mut schedule: Option<(tokio::time::Interval, TokioInstant)> = None;
+    let mut seq = 0u64;
+    let mut last_id = 0i64;
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut cancelled => return,
+            Ok(()) = start.changed(), if sender.is_some() && schedule.is_none() => {
+                if let (Some(n), Some((deadline, interval))) = (sender, *start.borrow_and_update()) {
+                    // Spread the senders' ticks over one interval.
+                    let offset = interval.mul_f64(n as f64 / senders as f64);
+                    let mut tick = tokio::time::interval_at(TokioInstant::now() + offset, interval);
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    schedule = Some((tick, deadline));
+                }
+            }
+            _ = async { schedule.as_mut().map(|(t, _)| t).expect("guarded").tick().await }, if schedule.is_some() => {
+                if schedule.as_ref().is_some_and(|(_, deadline)| TokioInstant::now() >= *deadline) {
+                    schedule = None;
+                    start = shared.start.clone();
+                    // Stay a receiver; never send again in this run.
+                    start.mark_unchanged();
+                    continue;
+                }
+                let content = format!("bench {} {} {}", shared.run, now_us(), shared.pad);
+                let client_id = format!("{}-{}-{seq}", shared.run, sender.unwrap_or(0));
+                let frame = json!({"type": "message", "content": content, "client_id": client_id});
+                if ws.send(Message::Text(frame.to_string().into())).await.is_err() {
+                    shared.closed_early.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                seq += 1;
+                shared.sent.fetch_add(1, Ordering::Relaxed);
+            }
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Text(t))) => on_text(t.as_str(), &shared, shard, &mut last_id),
+                Some(Ok(_)) => {}
+                _ => {
+                    shared.closed_early.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            },
+        }
+    }
+}
+
+fn on_text(t: &str, shared: &Shared, shard: usize, last_id: &mut i64) {
+    shared
+        .bytes
+        .fetch_add(t.len() as u64 + 4, Ordering::Relaxed);
+    if let Some(rest) = t.strip_prefix(MESSAGE_PREFIX) {
+        let Some(at) = shared.tag.find(rest.as_bytes()) else {
+            return;
+        };
+        let now = now_us();
+        let stamp = &rest[at + shared.tag.needle().len()..];
+        if let Some(sent) = digits(stamp) {
+            if let Ok(mut h) = shared.latency[shard].lock() {
+                let _ = h.record((now.saturating_sub(sent as u64)).max(1));
+            }
+        }
+        let id = digits(rest).unwrap_or(0);
+        if id <= *last_id {
+            shared.out_of_order.fetch_add(1, Ordering::Relaxed);
+        }
+        *last_id = id;
+        shared.deliveries.fetch_add(1, Ordering::Relaxed);
+        shared.last_delivery_us.fetch_max(now, Ordering::Relaxed);
+    } else if t.starts_with(r#"{"type":"ack""#) {
+        shared.acks.fetch_add(1, Ordering::Relaxed);
+    } else if t.starts_with(r#"{"type":"error""#) {
+        shared.errors.fetch_add(1, Ordering::Relaxed);
+        if t.contains("rate_limited") {
+            shared.rate_limited.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The number at the start of `s`.
+fn digits(s: &str) -> Option<i64> {
+    let end = s
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(s.len());
+    s[..end].parse().ok()
+}
+
+/// Waits until every ack and every delivery arrived, or progress stalls.
+async fn drain(shared: &Shared, sent: u64, connections: u64) {
+    let mut last = (0, 0);
+    let mut stalled_since = Instant::now();
+    loop {
+        let acks = shared.acks.load(Ordering::Relaxed);
+        let deliveries = shared.deliveries.load(Ordering::Relaxed);
+        if acks >= sent && deliveries >= acks * connections {
+            return;
+        }
+        if (acks, deliveries) != last {
+            last = (acks, deliveries);
+            stalled_since = Instant::now();
+        } else if stalled_since.elapsed() > Duration::from_secs(10) {
+            eprintln!("deliveries stalled at {deliveries} (acks {acks} of {sent})");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,126 @@
+//! Results of a run: a table for people, JSON for the suite.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// Latency percentiles in milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Latency {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+    pub samples: u64,
+}
+
+impl Latency {
+    /// From a histogram of microseconds.
+    pub fn from_micros(h: &Histogram<u64>) -> Self {
+        let ms = |v: u64| v as f64 / 1000.0;
+        Self {
+            p50_ms: ms(h.value_at_quantile(0.50)),
+            p99_ms: ms(h.value_at_quantile(0.99)),
+            p999_ms: ms(h.value_at_quantile(0.999)),
+            max_ms: ms(h.max()),
+            samples: h.len(),
+        }
+    }
+}
+
+/// Everything a `load` run measured.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoadReport {
+    pub connections: usize,
+    pub connect_failures: u64,
+    pub connect: Latency,
+    pub users: usize,
+    pub senders: usize,
+    pub target_rate: f64,
+    pub sent: u64,
+    pub acked: u64,
+    pub send_rate: f64,
+    pub expected_deliveries: u64,
+    pub deliveries: u64,
+    pub delivery_ratio: f64,
+    pub deliveries_per_sec: f64,
+    pub out_of_order: u64,
+    pub error_frames: u64,
+    pub rate_limited: u64,
+    pub closed_early: u64,
+    pub latency: Latency,
+    pub bytes_received: u64,
+    pub server_rss_before_kib: Option<u64>,
+    pub server_rss_idle_kib: Option<u64>,
+    pub server_rss_peak_kib: Option<u64>,
+    pub rss_per_connection_bytes: Option<f64>,
+    pub idle_cpu_percent: Option<f64>,
+    pub load_cpu_percent: Option<f64>,
+}
+
+impl LoadReport {
+    /// No loss, no duplicates, no errors.
+    pub fn passed(&self) -> bool {
+        self.connect_failures == 0
+            && self.closed_early == 0
+            && self.out_of_order == 0
+            && self.error_frames == 0
+            && self.acked == self.sent
+            && self.deliveries == self.expected_deliveries
+    }
+
+    /// Prints a human-readable summary.
+    pub fn print(&self) {
+        let opt = |v: Option<f64>, unit: &str| {
+            v.map_or("n/a (no --pid)".to_owned(), |v| format!("{v:.1}{unit}"))
+        };
+        let kib = |v: Option<u64>| {
+            v.map_or("n/a".to_owned(), |v| {
+                format!("{:.1} MiB", v as f64 / 1024.0)
+            })
+        };
+        println!(
+            "connections        {} ({} failed), connect p50 {:.1} ms p99 {:.1} ms max {:.1} ms",
+            self.connections,
+            self.connect_failures,
+            self.connect.p50_ms,
+            self.connect.p99_ms,
+            self.connect.max_ms
+        );
+        println!(
+            "server RSS         before {} | idle {} | peak {} | per connection {}",
+            kib(self.server_rss_before_kib),
+            kib(self.server_rss_idle_kib),
+            kib(self.server_rss_peak_kib),
+            opt(self.rss_per_connection_bytes.map(|b| b / 1024.0), " KiB")
+        );
+        println!(
+            "server CPU         idle {} | under load {}",
+            opt(self.idle_cpu_percent, " %"),
+            opt(self.load_cpu_percent, " %")
+        );
+        println!(
+            "sent               {} by {} senders ({:.1} msg/s, target {:.1}), acked {}",
+            self.sent, self.senders, self.send_rate, self.target_rate, self.acked
+        );
+        println!(
+            "deliveries         {} of {} expected: ratio {:.6} ({:.0}/s)",
+            self.deliveries, self.expected_deliveries, self.delivery_ratio, self.deliveries_per_sec
+        );
+        println!(
+            "latency            p50 {:.2} ms | p99 {:.2} ms | p999 {:.2} ms | max {:.2} ms ({} samples)",
+            self.latency.p50_ms,
+            self.latency.p99_ms,
+            self.latency.p999_ms,
+            self.latency.max_ms,
+            self.latency.samples
+        );
+        println!(
+            "problems           out-of-order/duplicate {} | error frames {} (rate limited {}) | closed early {}",
+            self.out_of_order, self.error_frames, self.rate_limited, self.closed_early
+        );
+        println!(
+            "bytes received     {:.1} MiB",
+            self.bytes_received as f64 / 1048576.0
+        );
+    }
+}
