@@ -1,0 +1,175 @@
+import type {
+  ApiErrorBody,
+  AuthResponse,
+  ChatMessage,
+  HistoryPage,
+  NewMessagesPage,
+  OnlineUsers,
+  ServerConfig,
+  User,
+} from './types'
+
+/** A REST call answered with an error status (`{"error":{code,message}}`). */
+export class ApiError extends Error {
+  override readonly name = 'ApiError'
+  constructor(
+    /** HTTP status. */
+    readonly status: number,
+    /** Machine-readable code, e.g. `unauthorized`, `conflict`, `bad_request`. */
+    readonly code: string,
+    message: string,
+    /** Seconds from the `Retry-After` header, when present. */
+    readonly retryAfter?: number,
+  ) {
+    super(message)
+  }
+}
+
+/** The server could not be reached (network down, server stopped, timeout). */
+export class NetworkError extends Error {
+  override readonly name = 'NetworkError'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/**
+ * Resolves an API path against the page, so the client works when the server
+ * is mounted under a sub-path behind a proxy. `base` defaults to the document's
+ * base URI (the page the SPA was served from).
+ */
+export function resolveUrl(path: string, base?: string): URL {
+  const root = base ?? (typeof document !== 'undefined' ? document.baseURI : 'http://localhost/')
+  return new URL(path.replace(/^\//, ''), root.endsWith('/') ? root : root.replace(/[^/]*$/, ''))
+}
+
+/** `resolveUrl` with the scheme switched to `ws:`/`wss:`. */
+export function resolveWsUrl(path: string, base?: string): URL {
+  const url = resolveUrl(path, base)
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
+  return url
+}
+
+export interface ApiClientOptions {
+  /** Base URL the API paths are resolved against. Default: the document's base URI. */
+  baseUrl?: string
+  /** Bearer token, read on each call. */
+  token?: () => string | null | undefined
+  /** Per-request timeout in ms. Default 15000. */
+  timeoutMs?: number
+}
+
+interface RequestOptions {
+  method?: 'GET' | 'POST'
+  body?: unknown
+  query?: Record<string, string | number | undefined>
+  auth?: boolean
+  signal?: AbortSignal
+}
+
+function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined
+  const seconds = Number(value)
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined
+}
+
+/** A typed client for the REST API of PROTOCOL.md §1. */
+export function createApiClient(options: ApiClientOptions = {}) {
+  const timeoutMs = options.timeoutMs ?? 15_000
+
+  async function request<T>(path: string, req: RequestOptions = {}): Promise<T> {
+    const url = resolveUrl(path, options.baseUrl)
+    for (const [key, value] of Object.entries(req.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value))
+    }
+    const headers: Record<string, string> = { Accept: 'application/json' }
+    if (req.body !== undefined) headers['Content-Type'] = 'application/json'
+    if (req.auth !== false) {
+      const token = options.token?.()
+      if (token) headers.Authorization = `Bearer ${token}`
+    }
+
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(), timeoutMs)
+    const onAbort = () => controller.abort()
+    req.signal?.addEventListener('abort', onAbort, { once: true })
+
+    let response: Response
+    try {
+      response = await fetch(url.toString(), {
+        method: req.method ?? 'GET',
+        headers,
+        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        signal: controller.signal,
+        cache: 'no-store',
+      })
+    } catch (error) {
+      throw new NetworkError(controller.signal.aborted ? '请求超时' : '无法连接服务器', { cause: error })
+    } finally {
+      clearTimeout(timer)
+      req.signal?.removeEventListener('abort', onAbort)
+    }
+
+    const text = await response.text().catch(() => '')
+    let data: unknown = undefined
+    if (text) {
+      try {
+        data = JSON.parse(text)
+      } catch {
+        data = undefined
+      }
+    }
+    if (!response.ok) {
+      const body = data as Partial<ApiErrorBody> | undefined
+      const code = body?.error?.code ?? (response.status === 401 ? 'unauthorized' : 'http_' + response.status)
+      const message = body?.error?.message ?? (response.statusText || `HTTP ${response.status}`)
+      throw new ApiError(response.status, code, message, parseRetryAfter(response.headers.get('Retry-After')))
+    }
+    return data as T
+  }
+
+  return {
+    request,
+    /** `GET /api/config`: lets the client choose WebSocket or polling at run time. */
+    config: (signal?: AbortSignal) => request<ServerConfig>('api/config', { auth: false, signal }),
+    register: (username: string, password: string) =>
+      request<AuthResponse>('api/auth/register', { method: 'POST', body: { username, password }, auth: false }),
+    login: (username: string, password: string) =>
+      request<AuthResponse>('api/auth/login', { method: 'POST', body: { username, password }, auth: false }),
+    me: (signal?: AbortSignal) => request<User>('api/auth/me', { signal }),
+    /** History page: the newest `limit` messages with id < `before`, ascending. */
+    history: (before?: number, limit?: number) =>
+      request<HistoryPage>('api/chat/messages', { query: { before, limit } }),
+    /** Send over HTTP; answers the stored message (the same one for a repeated `client_id`). */
+    send: (content: string, clientId?: string) =>
+      request<ChatMessage>('api/chat/messages', { method: 'POST', body: { content, client_id: clientId } }),
+    /** Polling endpoint: messages with id > `afterId`, at most 500. */
+    newMessages: (afterId: number, signal?: AbortSignal) =>
+      request<NewMessagesPage>('api/chat/messages/new', { query: { after_id: afterId }, signal }),
+    onlineUsers: () => request<OnlineUsers>('api/chat/online-users'),
+  }
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>
+
+/** Human-readable Chinese text for an error thrown by the API client. */
+export function describeError(error: unknown): string {
+  if (error instanceof NetworkError) return error.message
+  if (error instanceof ApiError) {
+    switch (error.code) {
+      case 'rate_limited':
+        return error.retryAfter !== undefined ? `操作太频繁，请 ${Math.ceil(error.retryAfter)} 秒后再试` : '操作太频繁，请稍后再试'
+      case 'unauthorized':
+        return '登录已失效，请重新登录'
+      case 'too_large':
+        return '内容过大'
+      case 'unavailable':
+        return '服务器暂不可用，请稍后再试'
+      case 'internal':
+        return '服务器内部错误，请稍后再试'
+      default:
+        return error.message
+    }
+  }
+  return error instanceof Error ? error.message : String(error)
+}

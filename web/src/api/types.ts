@@ -1,0 +1,151 @@
+/**
+ * Types of the Hearth wire protocol (docs/PROTOCOL.md, v1).
+ * Times are Unix epoch milliseconds; message ids grow with commit order.
+ */
+
+/** A user as returned by the auth endpoints. */
+export interface User {
+  id: number
+  username: string
+  is_admin?: boolean
+  created_at?: number
+}
+
+/** A user as listed by presence frames and `GET /api/chat/online-users`. */
+export interface PresenceUser {
+  id: number
+  username: string
+}
+
+/** A stored chat message. `content` is raw text: render it as text only. */
+export interface ChatMessage {
+  id: number
+  room: string
+  user_id: number
+  username: string
+  content: string
+  created_at: number
+  client_id?: string | null
+}
+
+export interface AuthResponse {
+  token: string
+  user: User
+}
+
+export interface ServerConfig {
+  websocket: boolean
+  /** Database instance id, as in `hello` (lets polling clients detect a new database). */
+  epoch?: string
+  version?: string
+  max_message_chars?: number
+  /** Largest client WebSocket frame the server accepts. */
+  max_frame_bytes?: number
+}
+
+export interface HistoryPage {
+  messages: ChatMessage[]
+  has_more: boolean
+}
+
+export interface NewMessagesPage {
+  messages: ChatMessage[]
+  has_more: boolean
+  last_id: number
+}
+
+export interface OnlineUsers {
+  count: number
+  users: PresenceUser[]
+}
+
+/** Error body of every failed REST call. */
+export interface ApiErrorBody {
+  error: { code: string; message: string }
+}
+
+// ---------------------------------------------------------------------------
+// WebSocket frames
+
+export interface HelloFrame {
+  type: 'hello'
+  user: PresenceUser
+  epoch: string
+  online: OnlineUsers
+  last_id: number
+}
+
+export interface MessageFrame {
+  type: 'message'
+  message: ChatMessage
+}
+
+export interface AckFrame {
+  type: 'ack'
+  client_id: string
+  id: number
+  created_at: number
+}
+
+export interface PresenceFrame {
+  type: 'presence'
+  count: number
+  users: PresenceUser[]
+  joined?: PresenceUser[]
+  left?: PresenceUser[]
+}
+
+export interface PongFrame {
+  type: 'pong'
+}
+
+/** Error codes of `error` frames. Unknown codes are kept as plain strings. */
+export type ServerErrorCode =
+  | 'bad_request'
+  | 'invalid_content'
+  | 'rate_limited'
+  | 'unauthorized'
+  | 'internal'
+  | (string & {})
+
+export interface ErrorFrame {
+  type: 'error'
+  code: ServerErrorCode
+  message: string
+  client_id?: string
+  retry_after_ms?: number
+}
+
+export type ServerFrame = HelloFrame | MessageFrame | AckFrame | PresenceFrame | PongFrame | ErrorFrame
+
+export interface SendFrame {
+  type: 'message'
+  content: string
+  client_id: string
+  room?: string
+}
+
+export interface SyncFrame {
+  type: 'sync'
+  after: number
+}
+
+export interface PingFrame {
+  type: 'ping'
+}
+
+export type ClientFrame = SendFrame | SyncFrame | PingFrame
+
+/** WebSocket close codes used by the server (PROTOCOL.md §2). */
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  ProtocolError: 1008,
+  TooLarge: 1009,
+  Unauthorized: 4001,
+  TooSlow: 4008,
+  Abuse: 4029,
+} as const
+
+/** Subprotocol announced by browsers; the token travels as `bearer.<jwt>`. */
+export const SUBPROTOCOL = 'hearth.v1'

@@ -1,0 +1,49 @@
+/** Display helpers for the chat views. */
+
+function startOfDay(ts: number): number {
+  const d = new Date(ts)
+  d.setHours(0, 0, 0, 0)
+  return d.getTime()
+}
+
+/** `HH:mm` of a Unix-ms timestamp, in local time. */
+export function formatTime(ts: number): string {
+  const d = new Date(ts)
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`
+}
+
+/** Full local date and time, for tooltips. */
+export function formatDateTime(ts: number): string {
+  const d = new Date(ts)
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')} ${formatTime(ts)}`
+}
+
+/** 今天 / 昨天 / M月D日 / YYYY年M月D日. */
+export function formatDay(ts: number, now: number = Date.now()): string {
+  const day = startOfDay(ts)
+  const today = startOfDay(now)
+  if (day === today) return '今天'
+  const yesterday = new Date(today)
+  yesterday.setDate(yesterday.getDate() - 1)
+  if (day === yesterday.getTime()) return '昨天'
+  const d = new Date(ts)
+  if (d.getFullYear() === new Date(now).getFullYear()) return `${d.getMonth() + 1}月${d.getDate()}日`
+  return `${d.getFullYear()}年${d.getMonth() + 1}月${d.getDate()}日`
+}
+
+export function isSameDay(a: number, b: number): boolean {
+  return startOfDay(a) === startOfDay(b)
+}
+
+/** First visible character of a name, upper-cased, for avatars. */
+export function initial(name: string): string {
+  const first = [...name.trim()][0] ?? '?'
+  return first.toUpperCase()
+}
+
+/** A stable, readable avatar colour for a name. */
+export function avatarColor(name: string): string {
+  let h = 0
+  for (const ch of name) h = (h * 31 + (ch.codePointAt(0) ?? 0)) % 360
+  return `hsl(${h}, 55%, 48%)`
+}

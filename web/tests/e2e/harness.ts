@@ -1,0 +1,200 @@
+/**
+ * End-to-end harness: runs the real `hearth` binary and Debian's Chromium.
+ *
+ * - `HEARTH_BIN`: the server executable (default `../target/release/hearth`
+ *   relative to web/).
+ * - `CHROMIUM_PATH`: the browser (default `/usr/bin/chromium`).
+ * - `E2E_RESULTS`: where screenshots and server logs go (default `web/e2e-results`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+
+export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+export const RESULTS_DIR = resolve(process.env.E2E_RESULTS ?? join(WEB_DIR, 'e2e-results'))
+export const HEARTH_BIN = resolve(WEB_DIR, process.env.HEARTH_BIN ?? '../target/release/hearth')
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+const LISTENING = /listening on (http:\/\/127\.0\.0\.1:(\d+))/
+
+export function prepareResultsDir(): string {
+  rmSync(RESULTS_DIR, { recursive: true, force: true })
+  mkdirSync(RESULTS_DIR, { recursive: true })
+  return RESULTS_DIR
+}
+
+export function makeDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'hearth-e2e-'))
+}
+
+/** A running `hearth serve` process. */
+export class HearthServer {
+  url = ''
+  port = 0
+  private proc: ChildProcess | undefined
+  private log: WriteStream
+  private exited: Promise<number | null> = Promise.resolve(null)
+
+  constructor(
+    readonly dataDir: string,
+    readonly name: string,
+    readonly extraArgs: string[] = [],
+  ) {
+    this.log = createWriteStream(join(RESULTS_DIR, `server-${name}.log`), { flags: 'a' })
+  }
+
+  /** Starts the server (on `port`, or a free one) and waits for its `listening on` line. */
+  async start(port = this.port): Promise<void> {
+    if (!existsSync(HEARTH_BIN)) {
+      throw new Error(
+        `Hearth server binary not found at ${HEARTH_BIN}. Build it with \`cargo build --release\` ` +
+          'in the repository root, or set HEARTH_BIN.',
+      )
+    }
+    // Rebinding the port right after a stop can race the old socket's release: retry briefly.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.spawnOnce(port)
+        return
+      } catch (error) {
+        if (port === 0 || attempt >= 20) throw error
+        await new Promise((r) => setTimeout(r, 250))
+      }
+    }
+  }
+
+  private spawnOnce(port: number): Promise<void> {
+    const args = ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--no-open', ...this.extraArgs]
+    this.log.write(`\n$ ${HEARTH_BIN} ${args.join(' ')}\n`)
+    const proc = spawn(HEARTH_BIN, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, HEARTH_LOG: process.env.HEARTH_LOG ?? 'info', NO_COLOR: '1' },
+    })
+    this.proc = proc
+    this.exited = new Promise((res) => proc.once('exit', (code) => res(code)))
+    proc.stderr!.on('data', (chunk: Buffer) => this.log.write(chunk))
+    return new Promise<void>((res, rej) => {
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL')
+        rej(new Error(`${this.name}: no "listening on" line within 30 s (see ${RESULTS_DIR}/server-${this.name}.log)`))
+      }, 30_000)
+      const lines = createInterface({ input: proc.stdout! })
+      let ready = false
+      lines.on('line', (line) => {
+        this.log.write(line + '\n')
+        const m = LISTENING.exec(line)
+        if (m && !ready) {
+          ready = true
+          clearTimeout(timer)
+          this.url = m[1]! + '/'
+          this.port = Number(m[2])
+          res()
+        }
+      })
+      proc.once('exit', (code) => {
+        clearTimeout(timer)
+        if (!ready) rej(new Error(`${this.name}: exited with ${code} before listening`))
+      })
+      proc.once('error', (error) => {
+        clearTimeout(timer)
+        rej(error)
+      })
+    })
+  }
+
+  /** SIGTERM, then waits for the exit code (SIGKILL after 15 s). */
+  async stop(): Promise<number | null> {
+    const proc = this.proc
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return proc?.exitCode ?? null
+    proc.kill('SIGTERM')
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000)
+    const code = await this.exited
+    clearTimeout(timer)
+    this.proc = undefined
+    return code
+  }
+
+  /** Restarts on the same port and data directory. */
+  async restart(): Promise<number | null> {
+    const code = await this.stop()
+    await this.start(this.port)
+    return code
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop()
+    this.log.end()
+  }
+
+  /** Calls the REST API. */
+  async api<T>(
+    path: string,
+    init: { method?: string; token?: string; body?: unknown } = {},
+  ): Promise<{ status: number; body: T; headers: Headers }> {
+    const res = await fetch(new URL(path, this.url), {
+      method: init.method ?? 'GET',
+      headers: {
+        ...(init.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+        ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}),
+      },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    })
+    const text = await res.text()
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, headers: res.headers }
+  }
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`)
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  })
+}
+
+export const DESKTOP = { viewport: { width: 1280, height: 800 } }
+export const PHONE = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+}
+
+/** Records page errors and dialogs (an `alert` from injected markup would show up here). */
+export function watchPage(page: Page, label: string) {
+  const dialogs: string[] = []
+  const errors: string[] = []
+  page.on('dialog', (dialog) => {
+    dialogs.push(`${dialog.type()}: ${dialog.message()}`)
+    void dialog.dismiss()
+  })
+  page.on('pageerror', (error) => errors.push(`${label}: ${error.message}`))
+  return { dialogs, errors }
+}
+
+export async function newPage(browser: Browser, options: typeof DESKTOP | typeof PHONE): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ ...options, locale: 'zh-CN' })
+  const page = await context.newPage()
+  page.setDefaultTimeout(15_000)
+  return { context, page }
+}
+
+export function screenshotPath(name: string): string {
+  return join(RESULTS_DIR, name)
+}

@@ -1,0 +1,48 @@
+import { fileURLToPath, URL } from 'node:url'
+import vue from '@vitejs/plugin-vue'
+import Components from 'unplugin-vue-components/vite'
+import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
+import { defineConfig } from 'vitest/config'
+
+// The server embeds `dist/` and serves it at `/`; `base: './'` keeps every
+// asset URL relative so the UI also works behind a reverse proxy sub-path.
+export default defineConfig({
+  base: './',
+  plugins: [
+    vue(),
+    // Element Plus components are imported one by one (with their CSS) as the
+    // templates use them, which keeps the bundle small.
+    Components({
+      dirs: [],
+      dts: 'src/components.d.ts',
+      resolvers: [ElementPlusResolver({ importStyle: 'css' })],
+    }),
+  ],
+  resolve: {
+    alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
+  },
+  server: {
+    // `npm run dev` talks to a Hearth server started separately
+    // (`hearth serve --no-open`, port 3001 by default).
+    proxy: {
+      '/api': { target: process.env.HEARTH_DEV_SERVER ?? 'http://127.0.0.1:3001', ws: true },
+    },
+  },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2020',
+    reportCompressedSize: false,
+    // No manualChunks: assigning Element Plus to a manual chunk defeats its
+    // tree-shaking (the whole library would be bundled).
+  },
+  test: {
+    environment: 'happy-dom',
+    environmentOptions: { happyDOM: { url: 'http://hearth.test/' } },
+    include: ['tests/unit/**/*.test.ts'],
+    restoreMocks: true,
+    // Element Plus imports its CSS from ES modules: let Vite process them.
+    server: { deps: { inline: ['element-plus'] } },
+    unstubGlobals: true,
+  },
+})
