@@ -29,10 +29,12 @@ fn main() {
     }
     let release = std::env::var("PROFILE").is_ok_and(|p| p == "release");
     let skip = std::env::var("HEARTH_SKIP_WEB_BUILD").is_ok_and(|v| !v.is_empty() && v != "0");
-    if release && !skip && Path::new("web/package.json").exists() {
-        if let Err(e) = build_web() {
-            println!("cargo:warning=web UI not rebuilt: {e}");
-        }
+    if release
+        && !skip
+        && Path::new("web/package.json").exists()
+        && let Err(e) = build_web()
+    {
+        println!("cargo:warning=web UI not rebuilt: {e}");
     }
     let index = Path::new("web/dist/index.html");
     if !index.exists() {

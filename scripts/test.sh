@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of Hearth: Rust format/lint, unit and integration tests,
-# the web client's lint, type check and unit tests, and the browser
-# end-to-end tests against the release binary (which embeds the web UI).
-# Installs what it needs (Debian's chromium) when it is missing.
+# the web client's lint, type check and unit tests, the browser end-to-end
+# tests against the release binary (which embeds the web UI), and the tests
+# behind a real nginx. Installs what it needs (Debian's chromium and nginx)
+# when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,7 @@ step() { printf '\n==> %s\n' "$*"; }
 install_packages() {
   local missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
   if [ ${#missing[@]} -eq 0 ]; then return; fi
   step "installing Debian packages: ${missing[*]}"
   local sudo=()
@@ -19,8 +21,17 @@ install_packages() {
       echo "need root (or sudo) to install: ${missing[*]}" >&2; exit 1
     fi
   fi
+  # Packages like nginx start their service on install; the tests run their
+  # own instances, so keep the package scripts from starting one.
+  local policy=/usr/sbin/policy-rc.d added_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+    "${sudo[@]}" chmod 755 "$policy"
+    added_policy=1
+  fi
   "${sudo[@]}" apt-get update -q
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if [ "$added_policy" = 1 ]; then "${sudo[@]}" rm -f "$policy"; fi
 }
 
 command -v cargo >/dev/null || { echo "cargo (Rust toolchain) is required" >&2; exit 1; }

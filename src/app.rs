@@ -6,12 +6,14 @@ use crate::chat::ChatService;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::ratelimit::SendLimiter;
+use crate::store::DataDirLock;
 use crate::store::{DB_FILE, Message, Store, open_db};
-use crate::telemetry::{self, names};
+use crate::telemetry::{self, Stats};
 use anyhow::Context;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -40,8 +42,8 @@ pub struct AppState {
     pub sessions: TaskTracker,
     /// Metrics exporter, when installed.
     pub metrics: Option<PrometheusHandle>,
-    /// Message frames written to WebSockets (a handle kept: this one is hot).
-    pub deliveries: metrics::Counter,
+    /// Live counts for the stats line.
+    pub stats: Stats,
 }
 
 /// A server that is bound and ready to run.
@@ -49,11 +51,15 @@ pub struct Application {
     state: Arc<AppState>,
     listener: TcpListener,
     addr: SocketAddr,
+    /// The port asked for, when it was taken and another one is used.
+    busy_port: Option<u16>,
+    lock: DataDirLock,
 }
 
 impl Application {
     /// Opens the database, starts the writer and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let lock = DataDirLock::acquire(&config.data_dir)?;
         let metrics = telemetry::metrics_handle();
         let db_path = config.data_dir.join(DB_FILE);
         let path = db_path.clone();
@@ -72,7 +78,7 @@ impl Application {
             Box::new(move |m: &[Message]| publisher.publish(m)),
         )?;
 
-        let listener = crate::server::bind(config.bind).map_err(|e| bind_error(config.bind, e))?;
+        let (listener, busy_port) = listen(&config)?;
         let addr = listener.local_addr()?;
         let state = Arc::new(AppState {
             auth: AuthService::new(store.clone(), &secret, config.token_lifetime),
@@ -86,18 +92,25 @@ impl Application {
             shutdown: CancellationToken::new(),
             sessions: TaskTracker::new(),
             metrics,
-            deliveries: metrics::counter!(names::DELIVERIES),
+            stats: Stats::new(),
         });
         Ok(Self {
             state,
             listener,
             addr,
+            busy_port,
+            lock,
         })
     }
 
     /// The address actually bound (port 0 resolved).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The port that was asked for but taken (another one is used instead).
+    pub fn busy_port(&self) -> Option<u16> {
+        self.busy_port
     }
 
     /// Cancel this token to stop the server.
@@ -115,7 +128,10 @@ impl Application {
     /// writer commit what it has.
     pub async fn run(self) -> anyhow::Result<()> {
         let Self {
-            state, listener, ..
+            state,
+            listener,
+            lock,
+            ..
         } = self;
         let shutdown = state.shutdown.clone();
         tokio::spawn(state.hub.clone().run_presence(shutdown.clone()));
@@ -131,48 +147,68 @@ impl Application {
             tracing::warn!("some WebSocket sessions did not close in time");
         }
         state.store.close().await;
+        drop(lock);
         tracing::info!("Hearth stopped");
         Ok(())
     }
 }
 
-fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {
-    if e.kind() == std::io::ErrorKind::AddrInUse {
-        anyhow::anyhow!(
-            "port {} is already in use on {}: stop the other program or pass --bind with another port",
+/// Binds the configured address. When the default port is taken, the next
+/// free one (up to 20 further) is used instead of failing.
+fn listen(config: &Config) -> anyhow::Result<(TcpListener, Option<u16>)> {
+    let addr = config.bind;
+    let in_use = |e: &std::io::Error| e.kind() == std::io::ErrorKind::AddrInUse;
+    match crate::server::bind(addr) {
+        Ok(listener) => return Ok((listener, None)),
+        Err(e) if in_use(&e) && !config.bind_explicit && addr.port() != 0 => {}
+        Err(e) if in_use(&e) => anyhow::bail!(
+            "port {} is already in use on {}: stop the other program or choose another port with --bind",
             addr.port(),
             addr.ip()
-        )
-    } else {
-        anyhow::anyhow!("cannot listen on {addr}: {e}")
+        ),
+        Err(e) => anyhow::bail!("cannot listen on {addr}: {e}"),
     }
+    for port in addr.port().saturating_add(1)..=addr.port().saturating_add(20) {
+        if let Ok(listener) = crate::server::bind(SocketAddr::new(addr.ip(), port)) {
+            tracing::warn!(
+                busy = addr.port(),
+                port,
+                "port in use, using the next free one"
+            );
+            return Ok((listener, Some(addr.port())));
+        }
+    }
+    anyhow::bail!(
+        "port {} and the 20 after it are in use: choose a port with --bind",
+        addr.port()
+    )
 }
 
-/// Periodic chores: rate-limit state cleanup and the stats log line.
+/// Periodic chores: rate-limit state cleanup and the stats line.
 async fn housekeeping(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(STATS_EVERY);
     tick.tick().await;
-    let mut last_ops = 0;
+    let (mut last_messages, mut last_deliveries) = (0, 0);
     loop {
         tokio::select! {
             () = state.shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
         state.chat.sweep();
-        let ops = state
+        let messages = state
             .store
             .writer_stats()
             .operations
-            .load(std::sync::atomic::Ordering::Relaxed);
+            .load(Ordering::Relaxed);
+        let deliveries = state.stats.deliveries();
         tracing::info!(
+            connections = state.stats.connections(),
             online_users = state.hub.presence().snapshot().count,
-            head_id = state.hub.head(),
-            writes_since_last = ops - last_ops,
-            "stats (metrics: {}, {}, {})",
-            names::WS_CONNECTIONS,
-            names::MESSAGES_STORED,
-            names::DELIVERIES
+            writes = messages - last_messages,
+            deliveries = deliveries - last_deliveries,
+            "stats (last {}s)",
+            STATS_EVERY.as_secs()
         );
-        last_ops = ops;
+        (last_messages, last_deliveries) = (messages, deliveries);
     }
 }

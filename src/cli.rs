@@ -1,6 +1,7 @@
 //! Command-line arguments (clap). Every setting has a `HEARTH_*` environment
 //! twin; validation happens in [`crate::config`].
 
+use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -28,27 +29,101 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the chat (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Manage accounts (works while the server runs).
+    User {
+        /// What to do.
+        #[command(subcommand)]
+        action: UserCommand,
+        /// The data directory.
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Write a consistent copy of the database to FILE (works while the server runs).
+    Backup {
+        /// Where to write the backup.
+        file: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+        /// The data directory.
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Replace the database with a backup (the server must be stopped; the old
+    /// database is kept beside it).
+    Restore {
+        /// The backup to restore.
+        file: PathBuf,
+        /// The data directory.
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Exit 0 when the local server answers /healthz (for container health checks).
+    Healthcheck {
+        /// Server to check [default: port of HEARTH_BIND (or 3001) on 127.0.0.1].
+        #[arg(long, value_name = "HOST:PORT")]
+        addr: Option<String>,
+    },
+}
+
+/// `hearth user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account (the password is asked for, read with
+    /// --password-stdin, or generated and printed).
+    Add {
+        /// Login name.
+        username: String,
+        /// Make the account an admin.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the accounts.
+    List,
+    /// Set a new password (asked for, read with --password-stdin, or generated).
+    ResetPassword {
+        /// Login name.
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Make an account an admin (or, with --revoke, not).
+    SetAdmin {
+        /// Login name.
+        username: String,
+        /// Take the admin right away instead.
+        #[arg(long)]
+        revoke: bool,
+    },
+}
+
+/// The data directory of an admin command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataDirArg {
+    /// Where the database lives [default: the platform data directory].
+    #[arg(long, env = "HEARTH_DATA_DIR", value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Settings of the server.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
-    /// Address and port to listen on (port 0 picks a free one).
-    #[arg(
-        long,
-        env = "HEARTH_BIND",
-        default_value = "0.0.0.0:3001",
-        value_name = "HOST:PORT"
-    )]
-    pub bind: String,
+    /// Address and port to listen on (port 0 picks a free one) [default:
+    /// 0.0.0.0:3001, or the next free port when 3001 is taken].
+    #[arg(long, env = "HEARTH_BIND", value_name = "HOST:PORT")]
+    pub bind: Option<String>,
 
     /// Where the database lives [default: the platform data directory, e.g. ~/.local/share/hearth].
     #[arg(long, env = "HEARTH_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
     /// Do not open a browser at start.
-    #[arg(long, env = "HEARTH_NO_OPEN")]
+    #[arg(long, env = "HEARTH_NO_OPEN", value_parser = BoolishValueParser::new())]
     pub no_open: bool,
 
     /// Log filter, e.g. `info` or `info,hearth=debug`.
@@ -93,7 +168,14 @@ pub struct ServeArgs {
     pub allowed_origins: Vec<String>,
 
     /// Offer WebSocket; `false` makes clients use the polling API.
-    #[arg(long, env = "HEARTH_WEBSOCKET", default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+    #[arg(
+        long,
+        env = "HEARTH_WEBSOCKET",
+        default_value_t = true,
+        action = ArgAction::Set,
+        value_parser = BoolishValueParser::new(),
+        value_name = "BOOL"
+    )]
     pub websocket: bool,
 
     /// Interval of server pings on idle WebSockets.
@@ -152,7 +234,7 @@ pub struct ServeArgs {
     pub jwt_secret: Option<String>,
 
     /// Take client addresses from X-Real-IP / X-Forwarded-For (only behind a reverse proxy).
-    #[arg(long, env = "HEARTH_TRUST_PROXY")]
+    #[arg(long, env = "HEARTH_TRUST_PROXY", value_parser = BoolishValueParser::new())]
     pub trust_proxy: bool,
 
     /// Bearer token for /metrics; without it /metrics answers loopback clients only.

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+/// Where Hearth listens unless told otherwise (the seed's port, all interfaces).
+pub const DEFAULT_BIND: &str = "0.0.0.0:3001";
+
 /// A setting that cannot be used, with a message for the user.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -39,6 +42,8 @@ impl WsSettings {
 pub struct Config {
     /// Listen address.
     pub bind: SocketAddr,
+    /// The address was chosen by the user (no fallback to another port).
+    pub bind_explicit: bool,
     /// Data directory (exists and is writable).
     pub data_dir: PathBuf,
     /// Open a browser at start.
@@ -68,11 +73,9 @@ pub struct Config {
 impl Config {
     /// Validates arguments, resolves and prepares the data directory.
     pub fn from_args(args: ServeArgs) -> Result<Self, ConfigError> {
-        let bind = parse_bind(&args.bind)?;
-        let data_dir = match args.data_dir {
-            Some(dir) => dir,
-            None => default_data_dir()?,
-        };
+        let bind_explicit = args.bind.is_some();
+        let bind = parse_bind(args.bind.as_deref().unwrap_or(DEFAULT_BIND))?;
+        let data_dir = data_dir_or_default(args.data_dir)?;
         prepare_data_dir(&data_dir)?;
         let jwt_secret = match args.jwt_secret {
             Some(s) if s.len() < 32 => {
@@ -105,6 +108,7 @@ impl Config {
         }
         Ok(Self {
             bind,
+            bind_explicit,
             data_dir,
             open_browser: !args.no_open,
             log: args.log,
@@ -150,6 +154,11 @@ fn duration(raw: &str, name: &str) -> Result<Duration, ConfigError> {
     Ok(d)
 }
 
+/// The data directory given, or the platform's.
+pub fn data_dir_or_default(dir: Option<PathBuf>) -> Result<PathBuf, ConfigError> {
+    dir.map_or_else(default_data_dir, Ok)
+}
+
 /// The platform data directory, e.g. `~/.local/share/hearth` on Linux.
 pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
     directories::ProjectDirs::from("", "", "hearth")
@@ -162,7 +171,7 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 }
 
 /// Creates the data directory if needed and proves it is writable.
-fn prepare_data_dir(dir: &Path) -> Result<(), ConfigError> {
+pub fn prepare_data_dir(dir: &Path) -> Result<(), ConfigError> {
     std::fs::create_dir_all(dir).map_err(|e| {
         ConfigError(format!(
             "cannot create the data directory {}: {e}",
@@ -202,6 +211,12 @@ mod tests {
         let d = dir.path().to_str().unwrap();
         let c = Config::from_args(args(&["--data-dir", d])).unwrap();
         assert_eq!(c.bind, "0.0.0.0:3001".parse().unwrap());
+        assert!(!c.bind_explicit);
+        assert!(
+            Config::from_args(args(&["--data-dir", d, "--bind", "127.0.0.1:0"]))
+                .unwrap()
+                .bind_explicit
+        );
         assert_eq!(c.token_lifetime, Duration::from_secs(7 * 24 * 3600));
         assert_eq!((c.send_rate.get(), c.send_burst.get()), (10, 20));
         assert_eq!(c.ws.max_frame, 4096);

@@ -4,6 +4,8 @@
 //! [`session`] runs one task per WebSocket, fed by the [`hub`]; the [`store`]
 //! commits through one writer thread and publishes to the hub after commit.
 
+pub mod admin;
+pub mod announce;
 pub mod api;
 pub mod app;
 pub mod assets;

@@ -1,10 +1,11 @@
 //! What `main` does: parse the command line and run the chosen command.
 
 use crate::app::Application;
-use crate::cli::{Cli, Command, ServeArgs};
-use crate::config::Config;
+use crate::cli::{Cli, Command, DataDirArg, ServeArgs};
+use crate::config::{self, Config};
+use crate::{admin, announce};
 use clap::Parser;
-use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
@@ -13,8 +14,18 @@ pub fn main() -> ExitCode {
     return_large_allocations_to_the_os();
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Serve(args)) => serve(args),
         None => serve(cli.serve),
+        Some(Command::Serve(args)) => serve(*args),
+        Some(Command::User { action, data }) => {
+            data_dir(data).and_then(|dir| admin::user(action, &dir))
+        }
+        Some(Command::Backup { file, force, data }) => {
+            data_dir(data).and_then(|dir| admin::backup(&dir, &file, force))
+        }
+        Some(Command::Restore { file, data }) => {
+            data_dir(data).and_then(|dir| admin::restore(&dir, &file))
+        }
+        Some(Command::Healthcheck { addr }) => admin::healthcheck(addr.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -25,6 +36,10 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn data_dir(arg: DataDirArg) -> anyhow::Result<PathBuf> {
+    Ok(config::data_dir_or_default(arg.data_dir)?)
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config::from_args(args)?;
     crate::telemetry::init_logging(&config.log);
@@ -33,28 +48,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let app = Application::build(config.clone()).await?;
-        let addr = app.local_addr();
-        announce(&config, addr);
+        let local = announce::print(&config, app.local_addr(), app.busy_port());
+        announce::open_browser(&config, &local);
         let stop = app.shutdown_token();
         tokio::spawn(stop_on_signal(stop));
         app.run().await
     })
-}
-
-/// Tells the user where Hearth is; the `listening on` line is also what
-/// scripts wait for.
-fn announce(config: &Config, addr: std::net::SocketAddr) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "Hearth {} listening on http://{addr}",
-        env!("CARGO_PKG_VERSION")
-    );
-    if addr.ip().is_unspecified() {
-        let _ = writeln!(out, "打开 http://localhost:{}", addr.port());
-    }
-    let _ = writeln!(out, "数据目录 (data dir): {}", config.data_dir.display());
-    let _ = out.flush();
 }
 
 async fn stop_on_signal(stop: CancellationToken) {

@@ -2,6 +2,7 @@
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// Metric names, in one place so the exporter, the code and the docs agree.
 pub mod names {
@@ -34,7 +35,9 @@ pub fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Ignore the error when a subscriber is already set (tests start many apps).
+    // Logs go to stderr: stdout carries the start-up lines people and scripts read.
     let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .with_target(false)
         .try_init();
@@ -71,4 +74,61 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
             }
         })
         .clone()
+}
+
+/// Live counts for the periodic stats line, kept beside the metrics (the
+/// exporter's values cannot be read back cheaply).
+pub struct Stats {
+    connections: AtomicI64,
+    deliveries: AtomicU64,
+    deliveries_metric: metrics::Counter,
+}
+
+impl Stats {
+    /// Counters bound to the installed metrics recorder.
+    pub fn new() -> Self {
+        Self {
+            connections: AtomicI64::new(0),
+            deliveries: AtomicU64::new(0),
+            deliveries_metric: metrics::counter!(names::DELIVERIES),
+        }
+    }
+
+    /// A WebSocket opened.
+    pub fn opened(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!(names::WS_CONNECTIONS).increment(1.0);
+        metrics::counter!(names::WS_OPENED).increment(1);
+    }
+
+    /// A WebSocket closed.
+    pub fn closed(&self) {
+        self.connections.fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!(names::WS_CONNECTIONS).decrement(1.0);
+        metrics::counter!(names::WS_CLOSED).increment(1);
+    }
+
+    /// `n` message frames were written to a client.
+    pub fn delivered(&self, n: u64) {
+        if n > 0 {
+            self.deliveries.fetch_add(n, Ordering::Relaxed);
+            self.deliveries_metric.increment(n);
+        }
+    }
+
+    /// Open WebSockets.
+    pub fn connections(&self) -> i64 {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    /// Message frames written so far.
+    pub fn deliveries(&self) -> u64 {
+        self.deliveries.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self::new()
+    }
 }

@@ -120,7 +120,8 @@ async fn poll(
     headers: HeaderMap,
     query: String,
 ) -> Result<Response, ApiError> {
-    state.auth.authenticate_header(authorization(&headers))?;
+    let user = state.auth.authenticate_header(authorization(&headers))?;
+    state.hub.presence().polled(user.id, &user.username);
     let q: PollQuery = extract::query(&query)?;
     let after = q.after_id.unwrap_or(0).max(0);
     let page = state

@@ -65,7 +65,9 @@ fn metrics(
                 ));
             }
         }
-        None if !peer.is_some_and(|p| p.0.ip().is_loopback()) => {
+        // A reverse proxy on this host makes every client look local, so a
+        // forwarded request is not treated as local.
+        None if !peer.is_some_and(|p| p.0.ip().is_loopback()) || is_forwarded(headers) => {
             return Err(ApiError::forbidden(
                 "metrics are served to loopback clients only (or set --metrics-token)",
             ));
@@ -83,4 +85,11 @@ fn metrics(
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     Ok(res)
+}
+
+/// Whether a reverse proxy forwarded this request.
+fn is_forwarded(headers: &HeaderMap) -> bool {
+    ["x-forwarded-for", "x-real-ip", "forwarded"]
+        .iter()
+        .any(|h| headers.contains_key(*h))
 }

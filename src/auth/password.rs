@@ -19,13 +19,15 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 /// Hashes a password to a PHC string with argon2id and `Params::DEFAULT`.
 pub async fn hash(password: String) -> anyhow::Result<String> {
-    blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("password hashing failed: {e}"))
-    })
-    .await?
+    blocking(move || hash_blocking(&password)).await?
+}
+
+/// [`hash`] on the calling thread (for the admin commands).
+pub fn hash_blocking(password: &str) -> anyhow::Result<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("password hashing failed: {e}"))
 }
 
 /// A hash of a random password, verified against when the user does not exist

@@ -3,7 +3,7 @@
 
 mod presence;
 
-pub use presence::{PRESENCE_LIST_CAP, Presence, PresenceGuard};
+pub use presence::{POLLER_TTL, PRESENCE_LIST_CAP, Presence, PresenceGuard};
 
 use crate::protocol::ServerFrame;
 use crate::store::Message;
@@ -96,10 +96,13 @@ impl Hub {
     pub async fn run_presence(self: Arc<Self>, shutdown: CancellationToken) {
         /// At most one presence push per this interval.
         const COALESCE: Duration = Duration::from_millis(250);
+        // Pollers leave by going quiet, which no event announces.
+        let mut expiry = tokio::time::interval(POLLER_TTL / 3);
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = self.presence.changed() => {}
+                _ = expiry.tick() => {}
             }
             if let Some(frame) = self.presence.take_changes() {
                 self.send(Event {

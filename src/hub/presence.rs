@@ -1,12 +1,17 @@
-//! Who is online: a count of open connections per user. A user with two tabs
-//! counts once and leaves when the last one closes. Changes are pushed as
-//! coalesced `presence` frames by [`super::Hub::run_presence`].
+//! Who is online: a count of open connections per user, plus users of the
+//! polling API seen in the last [`POLLER_TTL`]. A user with two tabs counts
+//! once and leaves when the last one closes. Changes are pushed as coalesced
+//! `presence` frames by [`super::Hub::run_presence`].
 
 use super::Hub;
 use crate::protocol::{Online, OnlineUser, ServerFrame};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+
+/// A polling client counts as online this long after its last poll.
+pub const POLLER_TTL: Duration = Duration::from_secs(15);
 
 /// Most users listed in one frame; `count` is always exact.
 pub const PRESENCE_LIST_CAP: usize = 500;
@@ -15,6 +20,8 @@ pub const PRESENCE_LIST_CAP: usize = 500;
 struct State {
     /// user id → (name, open connections)
     connections: HashMap<i64, (String, usize)>,
+    /// user id → (name, last poll)
+    pollers: HashMap<i64, (String, Instant)>,
     /// The set clients were last told about.
     announced: BTreeSet<OnlineUser>,
 }
@@ -77,21 +84,29 @@ impl Presence {
         self.notify.notify_one();
     }
 
+    /// Records a poll of the polling API by `user`.
+    pub fn polled(&self, user_id: i64, username: &str) {
+        let new = {
+            let mut state = self.lock();
+            let now = Instant::now();
+            state
+                .pollers
+                .insert(user_id, (username.to_owned(), now))
+                .is_none()
+        };
+        if new {
+            self.notify.notify_one();
+        }
+    }
+
     /// Who is online now.
     pub fn snapshot(&self) -> Online {
-        let state = self.lock();
-        let mut users: Vec<OnlineUser> = state
-            .connections
-            .iter()
-            .map(|(id, (name, _))| OnlineUser {
-                id: *id,
-                username: name.clone(),
-            })
-            .collect();
-        users.sort_by(|a, b| a.username.cmp(&b.username).then(a.id.cmp(&b.id)));
+        let users = self.lock().current();
         let count = users.len();
-        users.truncate(PRESENCE_LIST_CAP);
-        Online { count, users }
+        Online {
+            count,
+            users: sorted_capped(users),
+        }
     }
 
     /// Waits until something changed since the last push.
@@ -102,24 +117,17 @@ impl Presence {
     /// A presence frame for what changed since the last one, if anything did.
     pub(super) fn take_changes(&self) -> Option<String> {
         let mut state = self.lock();
-        let current: BTreeSet<OnlineUser> = state
-            .connections
-            .iter()
-            .map(|(id, (name, _))| OnlineUser {
-                id: *id,
-                username: name.clone(),
-            })
-            .collect();
+        state.pollers.retain(|_, (_, at)| at.elapsed() < POLLER_TTL);
+        let current = state.current();
         let joined: Vec<OnlineUser> = current.difference(&state.announced).cloned().collect();
         let left: Vec<OnlineUser> = state.announced.difference(&current).cloned().collect();
         if joined.is_empty() && left.is_empty() {
             return None;
         }
-        let mut users: Vec<OnlineUser> = current.iter().cloned().collect();
-        users.sort_by(|a, b| a.username.cmp(&b.username).then(a.id.cmp(&b.id)));
-        users.truncate(PRESENCE_LIST_CAP);
+        let count = current.len();
+        let users = sorted_capped(current.clone());
         let frame = ServerFrame::Presence {
-            count: current.len(),
+            count,
             users: &users,
             joined: &joined[..joined.len().min(PRESENCE_LIST_CAP)],
             left: &left[..left.len().min(PRESENCE_LIST_CAP)],
@@ -128,6 +136,34 @@ impl Presence {
         state.announced = current;
         Some(frame)
     }
+}
+
+impl State {
+    /// Users with an open connection or a recent poll.
+    fn current(&self) -> BTreeSet<OnlineUser> {
+        let online = |(id, name): (&i64, &String)| OnlineUser {
+            id: *id,
+            username: name.clone(),
+        };
+        self.connections
+            .iter()
+            .map(|(id, (name, _))| online((id, name)))
+            .chain(
+                self.pollers
+                    .iter()
+                    .filter(|(_, (_, at))| at.elapsed() < POLLER_TTL)
+                    .map(|(id, (name, _))| online((id, name))),
+            )
+            .collect()
+    }
+}
+
+/// Users sorted by name, at most [`PRESENCE_LIST_CAP`].
+fn sorted_capped(users: BTreeSet<OnlineUser>) -> Vec<OnlineUser> {
+    let mut users: Vec<OnlineUser> = users.into_iter().collect();
+    users.sort_by(|a, b| a.username.cmp(&b.username).then(a.id.cmp(&b.id)));
+    users.truncate(PRESENCE_LIST_CAP);
+    users
 }
 
 #[cfg(test)]
@@ -164,5 +200,29 @@ mod tests {
         );
         drop(b);
         assert_eq!(hub.presence().snapshot().count, 0);
+    }
+
+    #[test]
+    fn pollers_count_as_online_and_once_with_a_socket() {
+        let hub = Hub::new(0, 16);
+        hub.presence().polled(3, "carol");
+        let _ws = Presence::join(&hub, 3, "carol");
+        hub.presence().polled(4, "dan");
+        let online = hub.presence().snapshot();
+        assert_eq!(online.count, 2);
+        assert_eq!(
+            online
+                .users
+                .iter()
+                .map(|u| u.username.as_str())
+                .collect::<Vec<_>>(),
+            ["carol", "dan"]
+        );
+        assert!(
+            hub.presence()
+                .take_changes()
+                .unwrap()
+                .contains(r#""count":2"#)
+        );
     }
 }

@@ -81,8 +81,7 @@ struct Session {
 
 /// Serves one upgraded connection until it ends.
 pub async fn run(ws: Socket, state: Arc<AppState>, user: AuthUser, after: Option<i64>) {
-    metrics::gauge!(names::WS_CONNECTIONS).increment(1.0);
-    metrics::counter!(names::WS_OPENED).increment(1);
+    state.stats.opened();
     let _online = Presence::join(&state.hub, user.id, &user.username);
     // Subscribe before anything is read, so nothing published from now on is missed.
     let (rx, head) = state.hub.subscribe();
@@ -95,8 +94,7 @@ pub async fn run(ws: Socket, state: Arc<AppState>, user: AuthUser, after: Option
     };
     let end = session.serve(rx, head, after.is_some()).await;
     session.finish(end).await;
-    metrics::gauge!(names::WS_CONNECTIONS).decrement(1.0);
-    metrics::counter!(names::WS_CLOSED).increment(1);
+    session.state.stats.closed();
 }
 
 impl Session {
@@ -114,10 +112,8 @@ impl Session {
         if let Err(end) = self.send_now(WsMessage::Text(hello.into())).await {
             return end;
         }
-        if resume {
-            if let Err(end) = Box::pin(self.catch_up()).await {
-                return end;
-            }
+        if resume && let Err(end) = Box::pin(self.catch_up()).await {
+            return end;
         }
         let settings = self.state.config.ws;
         let shutdown = self.state.shutdown.clone();
@@ -196,7 +192,7 @@ impl Session {
             self.ws.flush().await
         })
         .await;
-        self.state.deliveries.increment(delivered);
+        self.state.stats.delivered(delivered);
         match written {
             Ok(Ok(())) if lagged => Box::pin(self.resync()).await,
             Ok(Ok(())) => Ok(()),
@@ -253,7 +249,7 @@ impl Session {
                 self.ws.flush().await
             })
             .await;
-            self.state.deliveries.increment(page.messages.len() as u64);
+            self.state.stats.delivered(page.messages.len() as u64);
             match written {
                 Ok(Ok(())) if page.has_more => {}
                 Ok(Ok(())) => return Ok(()),

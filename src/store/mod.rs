@@ -1,13 +1,15 @@
 //! SQLite storage: one writer thread with group commit ([`writer`]) and a small
 //! pool of read connections ([`reader`]); nothing here blocks the async runtime.
 
+mod lock;
 mod models;
 mod reader;
 mod schema;
 mod writer;
 
+pub use lock::{DataDirLock, LOCK_FILE, LockError};
 pub use models::{LOBBY, Message, RoomRef, Stored, User, UserCredentials, now_ms};
-pub use reader::ReadPool;
+pub use reader::{Page, ReadPool};
 pub use schema::{DB_FILE, OpenedDb, open_db};
 pub use writer::{MessageWriter, Publisher, WriterStats};
 

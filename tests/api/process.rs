@@ -1,144 +1,9 @@
 //! The real binary as a child process: start-up output, SIGTERM, SIGKILL.
 
+use crate::child::{ChildServer, libc_signal};
 use crate::helpers::*;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-/// A `hearth` child process.
-pub struct ChildServer {
-    pub child: Child,
-    pub addr: std::net::SocketAddr,
-    pub app: reqwest::Client,
-}
-
-impl ChildServer {
-    /// Starts the binary on `dir` and waits for its `listening on` line.
-    pub async fn start(dir: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(hearth_bin())
-            .args([
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--no-open",
-                "--log",
-                "warn",
-                "--data-dir",
-            ])
-            .arg(dir)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn hearth");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let addr = tokio::time::timeout(WAIT, async {
-            while let Some(line) = lines.next_line().await.expect("read stdout") {
-                if let Some(url) = line.split("listening on http://").nth(1) {
-                    return url.trim().parse().expect("address");
-                }
-            }
-            panic!("hearth exited before listening");
-        })
-        .await
-        .expect("listening line in time");
-        // Keep draining stdout so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self {
-            child,
-            addr,
-            app: reqwest::Client::new(),
-        }
-    }
-
-    pub fn pid(&self) -> i32 {
-        self.child.id().expect("running") as i32
-    }
-
-    pub async fn register(&self, name: &str) -> TestUser {
-        let res = self
-            .app
-            .post(format!("http://{}/api/auth/register", self.addr))
-            .json(&serde_json::json!({"username": name, "password": "password123"}))
-            .send()
-            .await
-            .unwrap();
-        let body: Value = res.json().await.unwrap();
-        TestUser {
-            id: body["user"]["id"].as_i64().unwrap(),
-            name: name.into(),
-            token: body["token"].as_str().unwrap().into(),
-        }
-    }
-
-    pub async fn poll_all(&self, user: &TestUser) -> Vec<Value> {
-        let mut after = 0;
-        let mut all = Vec::new();
-        loop {
-            let body: Value = self
-                .app
-                .get(format!(
-                    "http://{}/api/chat/messages/new?after_id={after}",
-                    self.addr
-                ))
-                .bearer_auth(&user.token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            all.extend(body["messages"].as_array().unwrap().iter().cloned());
-            after = body["last_id"].as_i64().unwrap();
-            if body["has_more"] == false {
-                return all;
-            }
-        }
-    }
-
-    pub fn signal(&self, sig: libc_signal::Signal) {
-        libc_signal::send(self.pid(), sig);
-    }
-
-    /// Resident memory of the child, in KiB.
-    pub fn rss_kib(&self) -> u64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-/// Signals via the `kill` command (no libc dependency in tests).
-pub mod libc_signal {
-    /// A signal name for `kill -s`.
-    #[derive(Clone, Copy)]
-    pub enum Signal {
-        Term,
-        Kill,
-    }
-
-    pub fn send(pid: i32, sig: Signal) {
-        let name = match sig {
-            Signal::Term => "TERM",
-            Signal::Kill => "KILL",
-        };
-        let status = std::process::Command::new("kill")
-            .args(["-s", name, &pid.to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-    }
-}
 
 #[tokio::test]
 async fn help_documents_every_setting_with_its_env_twin() {
@@ -185,23 +50,74 @@ async fn help_documents_every_setting_with_its_env_twin() {
 }
 
 #[tokio::test]
-async fn sigterm_closes_sockets_with_1001_and_exits_zero() {
+async fn sigterm_closes_sockets_with_1001_and_clients_resume_after_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = ChildServer::start(dir.path(), &[]).await;
-    let u = server.register("graceful").await;
-    let mut ws = WsClient::connect(server.addr, &u.token, None)
+    let mut server =
+        ChildServer::start(dir.path(), &["--send-rate", "1000", "--send-burst", "1000"]).await;
+    let (reader, writer) = (
+        server.register("graceful").await,
+        server.register("writer").await,
+    );
+    let mut ws = WsClient::connect(server.addr, &reader.token, None)
         .await
         .unwrap();
-    ws.send_message("hello", "g-1").await;
-    ws.next_of("ack").await;
+    let mut sender = WsClient::connect(server.addr, &writer.token, None)
+        .await
+        .unwrap();
+    let mut acked = Vec::new();
+    for i in 0..20 {
+        sender
+            .send_message(&format!("before {i}"), &format!("g-{i}"))
+            .await;
+        acked.push(sender.next_of("ack").await["id"].as_i64().unwrap());
+    }
+    // Read only part of the stream before the shutdown.
+    let mut seen = ids(&ws.messages(5).await);
     server.signal(libc_signal::Signal::Term);
-    let close = ws.closed().await.expect("close frame");
-    assert_eq!(u16::from(close.code), 1001);
+    // The rest of what was acked is flushed before the 1001 close.
+    let close = loop {
+        match tokio::time::timeout(WAIT, futures_util::StreamExt::next(&mut ws.ws))
+            .await
+            .unwrap()
+        {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => {
+                let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                if v["type"] == "message" {
+                    seen.push(v["message"]["id"].as_i64().unwrap());
+                }
+            }
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => break frame,
+            Some(Ok(_)) => {}
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(u16::from(close.expect("close frame").code), 1001);
     let status = tokio::time::timeout(WAIT, server.child.wait())
         .await
         .unwrap()
         .unwrap();
     assert!(status.success(), "exit code 0, got {status:?}");
+
+    // Restart; more is sent; the client resumes from its last id and has
+    // every message exactly once, in order.
+    let server =
+        ChildServer::start(dir.path(), &["--send-rate", "1000", "--send-burst", "1000"]).await;
+    let mut sender = WsClient::connect(server.addr, &writer.token, None)
+        .await
+        .unwrap();
+    for i in 20..30 {
+        sender
+            .send_message(&format!("after {i}"), &format!("g-{i}"))
+            .await;
+        acked.push(sender.next_of("ack").await["id"].as_i64().unwrap());
+    }
+    let last = *seen.last().unwrap();
+    let mut ws = WsClient::connect(server.addr, &reader.token, Some(last))
+        .await
+        .unwrap();
+    let missing = acked.iter().filter(|id| **id > last).count();
+    seen.extend(ids(&ws.messages(missing).await));
+    assert_eq!(seen, acked, "every acked message exactly once, in order");
 }
 
 /// SIGKILL while clients send: after a restart every acked message is stored

@@ -2,8 +2,8 @@
 //! or dropped (so it resumes), the others get everything, memory stays
 //! bounded, and after resuming the slow client has every message.
 
+use crate::child::ChildServer;
 use crate::helpers::*;
-use crate::process::ChildServer;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::net::SocketAddr;

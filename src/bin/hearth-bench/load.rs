@@ -334,10 +334,10 @@ fn on_text(t: &str, shared: &Shared, shard: usize, last_id: &mut i64) {
         };
         let now = now_us();
         let stamp = &rest[at + shared.tag.needle().len()..];
-        if let Some(sent) = digits(stamp) {
-            if let Ok(mut h) = shared.latency[shard].lock() {
-                let _ = h.record((now.saturating_sub(sent as u64)).max(1));
-            }
+        if let Some(sent) = digits(stamp)
+            && let Ok(mut h) = shared.latency[shard].lock()
+        {
+            let _ = h.record((now.saturating_sub(sent as u64)).max(1));
         }
         let id = digits(rest).unwrap_or(0);
         if id <= *last_id {

@@ -1,0 +1,261 @@
+//! Admin commands that work on the data directory directly: accounts,
+//! backup and restore. They run beside a live server (SQLite locking keeps
+//! them consistent), except restore, which needs the server stopped.
+
+use crate::auth::password;
+use crate::cli::UserCommand;
+use crate::domain::{Password, Username};
+use crate::store::{DB_FILE, DataDirLock, now_ms, open_db};
+use anyhow::{Context, bail};
+use rusqlite::{Connection, OpenFlags, params};
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+
+/// `hearth user …`.
+pub fn user(action: UserCommand, data_dir: &Path) -> anyhow::Result<()> {
+    let db = open_db(&data_dir.join(DB_FILE)).context("cannot open the database")?;
+    let conn = db.conn;
+    match action {
+        UserCommand::Add {
+            username,
+            admin,
+            password_stdin,
+        } => {
+            let name = Username::parse(&username)?;
+            let (password, generated) = read_password(password_stdin)?;
+            let hash = password::hash_blocking(password.expose())?;
+            let first: bool =
+                conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
+            let inserted = conn.execute(
+                "INSERT INTO users (username, password_hash, created_at, is_admin) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (username) DO NOTHING",
+                params![name.as_str(), hash, now_ms(), admin || first],
+            )?;
+            if inserted == 0 {
+                bail!("用户名 {name} 已被占用 (username is taken)");
+            }
+            println!(
+                "created user {name}{}",
+                if admin || first { " (admin)" } else { "" }
+            );
+            if generated {
+                println!("password: {}", password.expose());
+            }
+        }
+        UserCommand::List => {
+            let mut stmt =
+                conn.prepare("SELECT id, username, is_admin, created_at FROM users ORDER BY id")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            println!("{:>6}  {:<32}  {:<5}  created", "id", "username", "admin");
+            for row in rows {
+                let (id, name, admin, created) = row?;
+                let when = std::time::UNIX_EPOCH
+                    + std::time::Duration::from_millis(created.max(0).unsigned_abs());
+                println!(
+                    "{id:>6}  {name:<32}  {:<5}  {}",
+                    if admin { "yes" } else { "" },
+                    humantime::format_rfc3339_seconds(when)
+                );
+            }
+        }
+        UserCommand::ResetPassword {
+            username,
+            password_stdin,
+        } => {
+            let (password, generated) = read_password(password_stdin)?;
+            let hash = password::hash_blocking(password.expose())?;
+            let n = conn.execute(
+                "UPDATE users SET password_hash = ?1 WHERE username = ?2",
+                params![hash, username.trim()],
+            )?;
+            if n == 0 {
+                bail!("no user named {username:?}");
+            }
+            println!("password of {} changed", username.trim());
+            if generated {
+                println!("password: {}", password.expose());
+            }
+        }
+        UserCommand::SetAdmin { username, revoke } => {
+            let n = conn.execute(
+                "UPDATE users SET is_admin = ?1 WHERE username = ?2",
+                params![!revoke, username.trim()],
+            )?;
+            if n == 0 {
+                bail!("no user named {username:?}");
+            }
+            println!(
+                "{} is {}an admin",
+                username.trim(),
+                if revoke { "no longer " } else { "now " }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The new password: from stdin (`--password-stdin`), typed twice on a
+/// terminal, or generated (returned with `true`) when neither is possible.
+fn read_password(from_stdin: bool) -> anyhow::Result<(Password, bool)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        return Ok((
+            Password::parse(line.trim_end_matches(['\r', '\n']).to_owned())?,
+            false,
+        ));
+    }
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("新密码 (new password): ")?;
+        let second = rpassword::prompt_password("再输入一次 (again): ")?;
+        if first != second {
+            bail!("the two passwords differ");
+        }
+        return Ok((Password::parse(first)?, false));
+    }
+    let alphabet = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let bytes: [u8; 16] = rand::random();
+    let generated: String = bytes
+        .iter()
+        .map(|b| alphabet[usize::from(*b) % alphabet.len()] as char)
+        .collect();
+    Ok((Password::parse(generated)?, true))
+}
+
+/// `hearth backup FILE`: a consistent copy, taken with `VACUUM INTO` while
+/// the server may be running.
+pub fn backup(data_dir: &Path, target: &Path, force: bool) -> anyhow::Result<()> {
+    let source = data_dir.join(DB_FILE);
+    if !source.exists() {
+        bail!("no database at {}", source.display());
+    }
+    if target.exists() {
+        if !force {
+            bail!(
+                "{} exists: choose another file or pass --force",
+                target.display()
+            );
+        }
+        std::fs::remove_file(target)
+            .with_context(|| format!("cannot replace {}", target.display()))?;
+    }
+    let conn = Connection::open_with_flags(&source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    let target_str = target
+        .to_str()
+        .context("the backup path must be valid UTF-8")?;
+    conn.execute("VACUUM INTO ?1", [target_str])
+        .context("backup failed")?;
+    let (users, messages) = check_database(target)?;
+    println!(
+        "backup written to {} ({users} users, {messages} messages)",
+        target.display()
+    );
+    Ok(())
+}
+
+/// `hearth restore FILE`: replaces the database with a backup. Refuses while a
+/// server runs on this data dir; keeps the old database beside it; gives the
+/// restored database a new epoch so clients drop their caches.
+pub fn restore(data_dir: &Path, source: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data_dir)?;
+    let _lock = DataDirLock::acquire(data_dir).context("restore needs the server stopped")?;
+    let (users, messages) = check_database(source)
+        .with_context(|| format!("{} is not a usable backup", source.display()))?;
+
+    let live = data_dir.join(DB_FILE);
+    let staged = data_dir.join(format!("{DB_FILE}.restoring"));
+    std::fs::copy(source, &staged).with_context(|| format!("cannot copy {}", source.display()))?;
+    {
+        // Also applies migrations, so an older backup is brought up to date.
+        let db = open_db(&staged)?;
+        db.conn.execute(
+            "UPDATE meta SET value = lower(hex(randomblob(16))) WHERE key = 'epoch'",
+            [],
+        )?;
+        db.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    }
+    if live.exists() {
+        let keep = data_dir.join(format!("{DB_FILE}.before-restore-{}", now_ms()));
+        for suffix in ["", "-wal", "-shm"] {
+            let from = PathBuf::from(format!("{}{suffix}", live.display()));
+            if from.exists() {
+                std::fs::rename(&from, format!("{}{suffix}", keep.display()))?;
+            }
+        }
+        println!("previous database kept as {}", keep.display());
+    }
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", staged.display()));
+    }
+    std::fs::rename(&staged, &live)?;
+    println!(
+        "restored {} ({users} users, {messages} messages) into {}",
+        source.display(),
+        live.display()
+    );
+    Ok(())
+}
+
+/// Opens a database file read-only, checks its integrity and schema, and
+/// counts users and messages.
+fn check_database(path: &Path) -> anyhow::Result<(i64, i64)> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if integrity != "ok" {
+        bail!("integrity check failed: {integrity}");
+    }
+    let epoch: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| {
+            r.get(0)
+        })
+        .ok();
+    if epoch.is_none() {
+        bail!("not a Hearth database (no epoch)");
+    }
+    let users = conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
+    let messages = conn.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))?;
+    Ok((users, messages))
+}
+
+/// `hearth healthcheck`: GET /healthz on the local server; fails unless 200.
+pub fn healthcheck(addr: Option<&str>) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+    use std::time::Duration;
+    let target = match addr {
+        Some(a) => a.to_owned(),
+        None => {
+            let bind = std::env::var("HEARTH_BIND")
+                .unwrap_or_else(|_| crate::config::DEFAULT_BIND.to_owned());
+            let port = bind.rsplit(':').next().unwrap_or("3001").to_owned();
+            format!("127.0.0.1:{port}")
+        }
+    };
+    let addr: SocketAddr = target
+        .to_socket_addrs()?
+        .next()
+        .with_context(|| format!("cannot resolve {target}"))?;
+    let timeout = Duration::from_secs(3);
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)
+        .with_context(|| format!("no server on {addr}"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut response = String::new();
+    stream.take(64 * 1024).read_to_string(&mut response)?;
+    let status = response.lines().next().unwrap_or_default();
+    if status.split_whitespace().nth(1) == Some("200") {
+        println!("ok");
+        Ok(())
+    } else {
+        bail!("unhealthy: {status}")
+    }
+}

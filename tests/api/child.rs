@@ -1,0 +1,173 @@
+//! The real `hearth` binary as a child process.
+
+use crate::helpers::*;
+use serde_json::Value;
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A `hearth` child process.
+pub struct ChildServer {
+    pub child: Child,
+    /// Where to reach it (loopback when it listens on all interfaces).
+    pub addr: std::net::SocketAddr,
+    /// What it printed at start.
+    pub banner: Vec<String>,
+    pub app: reqwest::Client,
+}
+
+impl ChildServer {
+    /// Starts `hearth serve` on loopback with `dir` and waits until it listens.
+    pub async fn start(dir: &Path, extra: &[&str]) -> Self {
+        let mut args: Vec<OsString> = [
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--no-open",
+            "--log",
+            "warn",
+            "--data-dir",
+        ]
+        .map(OsString::from)
+        .to_vec();
+        args.push(dir.as_os_str().to_owned());
+        args.extend(extra.iter().map(OsString::from));
+        Self::spawn(args, &[]).await
+    }
+
+    /// Starts `hearth` with exactly these arguments and environment, reads its
+    /// start-up lines (up to the Ctrl+C hint) and returns once it listens.
+    pub async fn spawn(args: Vec<OsString>, env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(hearth_bin());
+        cmd.args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for key in [
+            "HEARTH_BIND",
+            "HEARTH_DATA_DIR",
+            "HEARTH_NO_OPEN",
+            "HEARTH_JWT_SECRET",
+        ] {
+            cmd.env_remove(key);
+        }
+        cmd.envs(env.iter().copied());
+        let mut child = cmd.spawn().expect("spawn hearth");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let banner = tokio::time::timeout(WAIT, async {
+            let mut banner = Vec::new();
+            while let Some(line) = lines.next_line().await.expect("read stdout") {
+                let done = line.contains("Ctrl+C");
+                banner.push(line);
+                if done {
+                    return banner;
+                }
+            }
+            panic!("hearth exited during start-up: {banner:?}");
+        })
+        .await
+        .expect("start-up lines in time");
+        let listening = banner
+            .iter()
+            .find_map(|l| l.split("listening on http://").nth(1))
+            .expect("listening line");
+        let mut addr: std::net::SocketAddr = listening.trim().parse().expect("address");
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self {
+            child,
+            addr,
+            banner,
+            app: reqwest::Client::new(),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id().expect("running") as i32
+    }
+
+    pub async fn register(&self, name: &str) -> TestUser {
+        let res = self
+            .app
+            .post(format!("http://{}/api/auth/register", self.addr))
+            .json(&serde_json::json!({"username": name, "password": "password123"}))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = res.json().await.unwrap();
+        TestUser {
+            id: body["user"]["id"].as_i64().unwrap(),
+            name: name.into(),
+            token: body["token"].as_str().unwrap().into(),
+        }
+    }
+
+    pub async fn poll_all(&self, user: &TestUser) -> Vec<Value> {
+        let mut after = 0;
+        let mut all = Vec::new();
+        loop {
+            let body: Value = self
+                .app
+                .get(format!(
+                    "http://{}/api/chat/messages/new?after_id={after}",
+                    self.addr
+                ))
+                .bearer_auth(&user.token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            all.extend(body["messages"].as_array().unwrap().iter().cloned());
+            after = body["last_id"].as_i64().unwrap();
+            if body["has_more"] == false {
+                return all;
+            }
+        }
+    }
+
+    pub fn signal(&self, sig: libc_signal::Signal) {
+        libc_signal::send(self.pid(), sig);
+    }
+
+    /// Resident memory of the child, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+/// Signals via the `kill` command (no libc dependency in tests).
+pub mod libc_signal {
+    /// A signal name for `kill -s`.
+    #[derive(Clone, Copy)]
+    pub enum Signal {
+        Term,
+        Kill,
+    }
+
+    pub fn send(pid: i32, sig: Signal) {
+        let name = match sig {
+            Signal::Term => "TERM",
+            Signal::Kill => "KILL",
+        };
+        let status = std::process::Command::new("kill")
+            .args(["-s", name, &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+}
