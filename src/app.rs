@@ -203,7 +203,7 @@ async fn housekeeping(state: Arc<AppState>) {
         let deliveries = state.stats.deliveries();
         tracing::info!(
             connections = state.stats.connections(),
-            online_users = state.hub.presence().snapshot().count,
+            online_users = state.hub.presence().snapshot(0).count,
             writes = messages - last_messages,
             deliveries = deliveries - last_deliveries,
             "stats (last {}s)",

@@ -1,6 +1,7 @@
 //! WebSocket frames and close codes (docs/PROTOCOL.md).
 
 use crate::store::{Message, Stored};
+use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 
 /// Close codes the server uses.
@@ -53,7 +54,7 @@ pub struct OnlineUser {
 pub struct Online {
     /// Users with at least one open connection.
     pub count: usize,
-    /// Those users, sorted by name (at most [`crate::hub::PRESENCE_LIST_CAP`]).
+    /// Those users, sorted by name (at most the cap of the snapshot).
     pub users: Vec<OnlineUser>,
 }
 
@@ -86,12 +87,14 @@ pub enum ServerFrame<'a> {
         /// Commit time, ms.
         created_at: i64,
     },
-    /// Online users changed.
+    /// Online users changed. Pushes carry the changes (`joined`, `left`);
+    /// `users`, when present, replaces the client's whole list.
     Presence {
         /// Exact count.
         count: usize,
-        /// Users (capped).
-        users: &'a [OnlineUser],
+        /// The full list (capped), in snapshots only.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        users: Option<&'a [OnlineUser]>,
         /// Came online since the last push.
         joined: &'a [OnlineUser],
         /// Went offline since the last push.
@@ -123,6 +126,11 @@ impl ServerFrame<'_> {
         })
     }
 
+    /// The frame as a complete WebSocket text frame, ready for the socket.
+    pub fn to_ws_frame(&self) -> Bytes {
+        text_frame(&self.to_json())
+    }
+
     /// The ack for a stored send.
     pub fn ack(stored: &Stored) -> ServerFrame<'_> {
         ServerFrame::Ack {
@@ -130,5 +138,45 @@ impl ServerFrame<'_> {
             id: stored.message.id,
             created_at: stored.message.created_at,
         }
+    }
+}
+
+/// A complete server-to-client WebSocket text frame (FIN, opcode 1, no mask:
+/// RFC 6455 §5.2) around `text`. Built once, it can be written as-is to any
+/// number of connections.
+pub fn text_frame(text: &str) -> Bytes {
+    let len = text.len();
+    let mut frame = BytesMut::with_capacity(len + 10);
+    frame.put_u8(0x81);
+    match u16::try_from(len) {
+        Ok(short) if short < 126 => frame.put_u8(short as u8),
+        Ok(medium) => {
+            frame.put_u8(126);
+            frame.put_u16(medium);
+        }
+        Err(_) => {
+            frame.put_u8(127);
+            frame.put_u64(len as u64);
+        }
+    }
+    frame.put_slice(text.as_bytes());
+    frame.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_frames_encode_all_three_length_forms() {
+        assert_eq!(&text_frame("hi")[..], b"\x81\x02hi");
+        let medium = text_frame(&"a".repeat(300));
+        assert_eq!(&medium[..4], &[0x81, 126, 1, 44]);
+        assert_eq!(medium.len(), 304);
+        let long = text_frame(&"b".repeat(70_000));
+        assert_eq!(&long[..2], &[0x81, 127]);
+        assert_eq!(u64::from_be_bytes(long[2..10].try_into().unwrap()), 70_000);
+        assert_eq!(text_frame(&"c".repeat(125))[1], 125);
+        assert_eq!(text_frame(&"c".repeat(126))[1], 126);
     }
 }

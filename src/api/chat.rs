@@ -16,6 +16,8 @@ use warp::{Buf, Filter};
 pub const MAX_HISTORY_LIMIT: usize = 200;
 /// Default history page.
 const DEFAULT_HISTORY_LIMIT: usize = 50;
+/// Most users `GET /api/chat/online-users` lists (`count` is exact).
+const MAX_ONLINE_LIST: usize = 5000;
 /// Most messages one poll returns.
 pub const MAX_POLL_BATCH: usize = 500;
 
@@ -138,5 +140,5 @@ async fn poll(
 
 fn online(state: Arc<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     state.auth.authenticate_header(authorization(&headers))?;
-    Ok(warp::reply::json(&state.hub.presence().snapshot()).into_response())
+    Ok(warp::reply::json(&state.hub.presence().snapshot(MAX_ONLINE_LIST)).into_response())
 }

@@ -7,11 +7,11 @@ pub use presence::{POLLER_TTL, PRESENCE_LIST_CAP, Presence, PresenceGuard};
 
 use crate::protocol::ServerFrame;
 use crate::store::Message;
+use bytes::Bytes;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::broadcast;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 /// One frame on a room's broadcast, shared by every receiver.
@@ -19,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Event {
     /// Message id for message frames, 0 for others (presence).
     pub id: i64,
-    /// The JSON text, serialized once.
-    pub frame: Utf8Bytes,
+    /// The complete WebSocket frame (header and JSON), built once.
+    pub frame: Bytes,
 }
 
 /// Broadcast channels per room. Receivers are spread over them so that the
@@ -55,7 +55,7 @@ impl Hub {
     /// Publishes committed messages (called in id order by the writer thread).
     pub fn publish(&self, messages: &[Message]) {
         for message in messages {
-            let frame: Utf8Bytes = ServerFrame::Message { message }.to_json().into();
+            let frame = ServerFrame::Message { message }.to_ws_frame();
             // The head moves before the send: a subscriber that reads a head
             // below this id is subscribed already and will receive the frame.
             self.head.store(message.id, Ordering::SeqCst);
@@ -107,7 +107,7 @@ impl Hub {
             if let Some(frame) = self.presence.take_changes() {
                 self.send(Event {
                     id: 0,
-                    frame: frame.into(),
+                    frame: crate::protocol::text_frame(&frame),
                 });
             }
             tokio::select! {

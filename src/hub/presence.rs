@@ -13,8 +13,10 @@ use tokio::sync::Notify;
 /// A polling client counts as online this long after its last poll.
 pub const POLLER_TTL: Duration = Duration::from_secs(15);
 
-/// Most users listed in one frame; `count` is always exact.
-pub const PRESENCE_LIST_CAP: usize = 500;
+/// Most users listed in a WebSocket frame (`hello`, snapshots, and the
+/// `joined`/`left` of a push); `count` is always exact. Larger teams get the
+/// whole list from `GET /api/chat/online-users`.
+pub const PRESENCE_LIST_CAP: usize = 200;
 
 #[derive(Default)]
 struct State {
@@ -99,13 +101,13 @@ impl Presence {
         }
     }
 
-    /// Who is online now.
-    pub fn snapshot(&self) -> Online {
+    /// Who is online now: the exact count and up to `cap` users.
+    pub fn snapshot(&self, cap: usize) -> Online {
         let users = self.lock().current();
         let count = users.len();
         Online {
             count,
-            users: sorted_capped(users),
+            users: sorted_capped(users, cap),
         }
     }
 
@@ -125,12 +127,20 @@ impl Presence {
             return None;
         }
         let count = current.len();
-        let users = sorted_capped(current.clone());
+        // More changes than a frame lists (a mass reconnect): send the list
+        // itself, so clients never apply truncated changes.
+        let truncated = joined.len() > PRESENCE_LIST_CAP || left.len() > PRESENCE_LIST_CAP;
+        let users = truncated.then(|| sorted_capped(current.clone(), PRESENCE_LIST_CAP));
+        let (joined, left) = if truncated {
+            (&[][..], &[][..])
+        } else {
+            (&joined[..], &left[..])
+        };
         let frame = ServerFrame::Presence {
             count,
-            users: &users,
-            joined: &joined[..joined.len().min(PRESENCE_LIST_CAP)],
-            left: &left[..left.len().min(PRESENCE_LIST_CAP)],
+            users: users.as_deref(),
+            joined,
+            left,
         }
         .to_json();
         state.announced = current;
@@ -158,11 +168,11 @@ impl State {
     }
 }
 
-/// Users sorted by name, at most [`PRESENCE_LIST_CAP`].
-fn sorted_capped(users: BTreeSet<OnlineUser>) -> Vec<OnlineUser> {
+/// Users sorted by name, at most `cap`.
+fn sorted_capped(users: BTreeSet<OnlineUser>, cap: usize) -> Vec<OnlineUser> {
     let mut users: Vec<OnlineUser> = users.into_iter().collect();
     users.sort_by(|a, b| a.username.cmp(&b.username).then(a.id.cmp(&b.id)));
-    users.truncate(PRESENCE_LIST_CAP);
+    users.truncate(cap);
     users
 }
 
@@ -176,7 +186,7 @@ mod tests {
         let a1 = Presence::join(&hub, 1, "alice");
         let a2 = Presence::join(&hub, 1, "alice");
         let b = Presence::join(&hub, 2, "bob");
-        assert_eq!(hub.presence().snapshot().count, 2);
+        assert_eq!(hub.presence().snapshot(PRESENCE_LIST_CAP).count, 2);
         let frame = hub.presence().take_changes().unwrap();
         assert!(
             frame.contains(r#""count":2"#)
@@ -186,7 +196,7 @@ mod tests {
             "{frame}"
         );
         drop(a1);
-        assert_eq!(hub.presence().snapshot().count, 2);
+        assert_eq!(hub.presence().snapshot(PRESENCE_LIST_CAP).count, 2);
         assert!(
             hub.presence().take_changes().is_none(),
             "one tab closing is not a leave"
@@ -199,7 +209,7 @@ mod tests {
             "{frame}"
         );
         drop(b);
-        assert_eq!(hub.presence().snapshot().count, 0);
+        assert_eq!(hub.presence().snapshot(PRESENCE_LIST_CAP).count, 0);
     }
 
     #[test]
@@ -208,7 +218,7 @@ mod tests {
         hub.presence().polled(3, "carol");
         let _ws = Presence::join(&hub, 3, "carol");
         hub.presence().polled(4, "dan");
-        let online = hub.presence().snapshot();
+        let online = hub.presence().snapshot(PRESENCE_LIST_CAP);
         assert_eq!(online.count, 2);
         assert_eq!(
             online

@@ -6,11 +6,12 @@
 
 mod origin;
 pub mod upgrade;
+mod write;
 
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::chat::ChatError;
-use crate::hub::{Event, Presence};
+use crate::hub::{Event, PRESENCE_LIST_CAP, Presence};
 use crate::protocol::{ClientFrame, OnlineUser, ServerFrame, close};
 use crate::store::LOBBY;
 use crate::telemetry::names;
@@ -22,6 +23,7 @@ use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+use write::Batch;
 
 /// The socket type of an upgraded connection.
 pub type Socket = WebSocketStream<TcpStream>;
@@ -105,11 +107,13 @@ impl Session {
                 username: self.user.username.to_string(),
             },
             epoch: self.state.store.epoch(),
-            online: self.state.hub.presence().snapshot(),
+            online: self.state.hub.presence().snapshot(PRESENCE_LIST_CAP),
             last_id: head,
         }
-        .to_json();
-        if let Err(end) = self.send_now(WsMessage::Text(hello.into())).await {
+        .to_ws_frame();
+        let mut batch = Batch::default();
+        batch.push(hello);
+        if let Err(end) = self.write_batch(&batch).await {
             return end;
         }
         if resume && let Err(end) = Box::pin(self.catch_up()).await {
@@ -117,14 +121,20 @@ impl Session {
         }
         let settings = self.state.config.ws;
         let shutdown = self.state.shutdown.clone();
-        let mut ping = tokio::time::interval_at(
-            tokio::time::Instant::now() + settings.ping_interval,
-            settings.ping_interval,
-        );
-        let idle = tokio::time::sleep(settings.idle_timeout);
-        tokio::pin!(idle);
-        let expiry = tokio::time::sleep(until_unix(self.user.expires_at));
-        tokio::pin!(expiry);
+        // One timer for the ping, the read deadline and the token expiry:
+        // each wake-up polls one timer instead of three, and a frame from the
+        // client only stamps `last_seen` instead of moving a timer.
+        let start = Instant::now();
+        let expires_at = start + until_unix(self.user.expires_at);
+        let mut last_seen = start;
+        let mut next_ping = start + settings.ping_interval;
+        let next = |last_seen: Instant, next_ping: Instant| {
+            next_ping
+                .min(last_seen + settings.idle_timeout)
+                .min(expires_at)
+        };
+        let timer = tokio::time::sleep_until(next(last_seen, next_ping).into());
+        tokio::pin!(timer);
         // Registered once: a fresh `cancelled()` per wake-up would lock the
         // token's waiter list twice per frame in every session.
         let cancelled = shutdown.cancelled();
@@ -133,10 +143,25 @@ impl Session {
             let step = tokio::select! {
                 biased;
                 () = &mut cancelled => return Box::pin(self.drain_for_shutdown(&mut rx)).await,
-                () = &mut expiry => return End::Close(close::UNAUTHORIZED, "token expired"),
-                () = &mut idle => return End::Close(close::GOING_AWAY, "no heartbeat"),
+                () = &mut timer => {
+                    let now = Instant::now();
+                    if now >= expires_at {
+                        return End::Close(close::UNAUTHORIZED, "token expired");
+                    }
+                    if now >= last_seen + settings.idle_timeout {
+                        return End::Close(close::GOING_AWAY, "no heartbeat");
+                    }
+                    let pinged = if now >= next_ping {
+                        next_ping = now + settings.ping_interval;
+                        self.send_now(WsMessage::Ping(Default::default())).await
+                    } else {
+                        Ok(())
+                    };
+                    timer.as_mut().reset(next(last_seen, next_ping).into());
+                    pinged
+                }
                 incoming = self.ws.next() => {
-                    idle.as_mut().reset(tokio::time::Instant::now() + settings.idle_timeout);
+                    last_seen = Instant::now();
                     match incoming {
                         // Boxed: clients send rarely, and the send path's
                         // futures would otherwise enlarge every idle session.
@@ -150,7 +175,6 @@ impl Session {
                     Err(RecvError::Lagged(_)) => Box::pin(self.resync()).await,
                     Err(RecvError::Closed) => Err(End::Close(close::GOING_AWAY, "server shutting down")),
                 },
-                _ = ping.tick() => self.send_now(WsMessage::Ping(Default::default())).await,
             };
             if let Err(end) = step {
                 return end;
@@ -158,43 +182,52 @@ impl Session {
         }
     }
 
-    /// Writes `event` and whatever else is queued, then flushes once.
+    /// Writes `first` and whatever else is queued with one system call.
     async fn forward(
         &mut self,
         first: Event,
         rx: &mut broadcast::Receiver<Event>,
     ) -> Result<(), End> {
-        let timeout = self.state.config.ws.write_timeout;
+        let mut batch = Batch::default();
         let mut lagged = false;
         let mut delivered = 0u64;
-        let written = tokio::time::timeout(timeout, async {
-            let mut next = Some(first);
-            let mut n = 0;
-            while let Some(event) = next.take() {
-                if event.id == 0 || event.id > self.last_sent {
-                    self.ws.feed(WsMessage::Text(event.frame)).await?;
-                    if event.id != 0 {
-                        self.last_sent = event.id;
-                        delivered += 1;
-                    }
+        let mut next = Some(first);
+        while let Some(event) = next.take() {
+            if event.id == 0 || event.id > self.last_sent {
+                if event.id != 0 {
+                    self.last_sent = event.id;
+                    delivered += 1;
                 }
-                n += 1;
-                // Only look for more when a newer message was published: an
-                // empty try_recv costs a lock on the channel.
-                if n < MAX_BATCH && self.state.hub.head() > self.last_sent {
-                    match rx.try_recv() {
-                        Ok(e) => next = Some(e),
-                        Err(TryRecvError::Lagged(_)) => lagged = true,
-                        Err(_) => {}
-                    }
+                batch.push(event.frame);
+            }
+            // Only look for more when a newer message was published: an
+            // empty try_recv costs a lock on the channel.
+            if batch.len() < MAX_BATCH && self.state.hub.head() > self.last_sent {
+                match rx.try_recv() {
+                    Ok(e) => next = Some(e),
+                    Err(TryRecvError::Lagged(_)) => lagged = true,
+                    Err(_) => {}
                 }
             }
-            self.ws.flush().await
+        }
+        self.write_batch(&batch).await?;
+        self.state.stats.delivered(delivered);
+        if lagged {
+            Box::pin(self.resync()).await
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Writes pre-built frames within the write deadline. Whatever tungstenite
+    /// still buffers (an automatic pong) goes first, so frames never interleave.
+    async fn write_batch(&mut self, batch: &Batch) -> Result<(), End> {
+        let written = tokio::time::timeout(self.state.config.ws.write_timeout, async {
+            self.ws.flush().await.map_err(std::io::Error::other)?;
+            batch.write_to(self.ws.get_mut()).await
         })
         .await;
-        self.state.stats.delivered(delivered);
         match written {
-            Ok(Ok(())) if lagged => Box::pin(self.resync()).await,
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(End::Gone),
             Err(_) => Err(self.stuck()),
@@ -207,19 +240,20 @@ impl Session {
         tracing::debug!(user = %self.user.username, last = self.last_sent, "resyncing a lagging connection");
         self.catch_up().await?;
         // Presence frames may have been skipped too: send the current state.
-        let online = self.state.hub.presence().snapshot();
+        let online = self.state.hub.presence().snapshot(PRESENCE_LIST_CAP);
         let frame = ServerFrame::Presence {
             count: online.count,
-            users: &online.users,
+            users: Some(&online.users),
             joined: &[],
             left: &[],
         };
-        self.send_now(WsMessage::Text(frame.to_json().into())).await
+        let mut batch = Batch::default();
+        batch.push(frame.to_ws_frame());
+        self.write_batch(&batch).await
     }
 
     /// Sends every stored message after `last_sent`, page by page.
     async fn catch_up(&mut self) -> Result<(), End> {
-        let timeout = self.state.config.ws.write_timeout;
         loop {
             let page = match self
                 .state
@@ -240,21 +274,17 @@ impl Session {
                     ));
                 }
             };
-            let written = tokio::time::timeout(timeout, async {
-                for message in &page.messages {
-                    let frame = ServerFrame::Message { message }.to_json();
-                    self.ws.feed(WsMessage::Text(frame.into())).await?;
-                    self.last_sent = message.id;
-                }
-                self.ws.flush().await
-            })
-            .await;
+            let mut batch = Batch::default();
+            for message in &page.messages {
+                batch.push(ServerFrame::Message { message }.to_ws_frame());
+            }
+            self.write_batch(&batch).await?;
+            if let Some(last) = page.messages.last() {
+                self.last_sent = last.id;
+            }
             self.state.stats.delivered(page.messages.len() as u64);
-            match written {
-                Ok(Ok(())) if page.has_more => {}
-                Ok(Ok(())) => return Ok(()),
-                Ok(Err(_)) => return Err(End::Gone),
-                Err(_) => return Err(self.stuck()),
+            if !page.has_more {
+                return Ok(());
             }
         }
     }

@@ -335,8 +335,16 @@ async fn presence_counts_users_not_tabs() {
     drop(b);
     loop {
         let p = a1.next_of("presence").await;
+        assert!(
+            p.get("users").is_none(),
+            "pushes carry changes, not the list: {p}"
+        );
         if p["count"] == 1 {
-            assert_eq!(p["users"][0]["username"], "alice");
+            assert_eq!(
+                p["left"],
+                json!([{"id": bob.id, "username": "bob"}]),
+                "only bob left: alice has a tab open"
+            );
             break;
         }
     }

@@ -87,10 +87,14 @@ export interface AckFrame {
   created_at: number
 }
 
+/**
+ * Online users changed. Pushes carry the changes (`joined`, `left`); a frame
+ * with `users` (a snapshot) replaces the whole list. `count` is always exact.
+ */
 export interface PresenceFrame {
   type: 'presence'
   count: number
-  users: PresenceUser[]
+  users?: PresenceUser[]
   joined?: PresenceUser[]
   left?: PresenceUser[]
 }

@@ -399,6 +399,17 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
     if (Array.isArray(users)) onlineUsers.value = users
   }
 
+  /** Applies a presence push: who came online and who left since the last one. */
+  function applyPresenceChanges(count: number, joined: readonly PresenceUser[], left: readonly PresenceUser[]): void {
+    if (Number.isFinite(count)) onlineCount.value = count
+    const gone = new Set(left.map((u) => u.id))
+    const byId = new Map(onlineUsers.value.filter((u) => !gone.has(u.id)).map((u) => [u.id, u]))
+    for (const u of joined) byId.set(u.id, u)
+    onlineUsers.value = [...byId.values()].sort((a, b) =>
+      a.username < b.username ? -1 : a.username > b.username ? 1 : a.id - b.id,
+    )
+  }
+
   // ---- outbox ---------------------------------------------------------------
 
   function saveOutbox(): void {
@@ -654,6 +665,7 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
     loadLatest,
     loadOlder,
     setPresence,
+    applyPresenceChanges,
     serverLimits,
     applyServerConfig,
     // outbox

@@ -456,7 +456,8 @@ export function useWebSocket(token: MaybeRefOrGetter<string>, options: UseWebSoc
         break
       }
       case 'presence': {
-        core.setPresence(frame.count, frame.users)
+        if (frame.users) core.setPresence(frame.count, frame.users)
+        else core.applyPresenceChanges(frame.count, frame.joined ?? [], frame.left ?? [])
         core.emit('presence', frame)
         break
       }

@@ -95,6 +95,20 @@ describe('useWebSocket: connection', () => {
     expect(chat.onlineCount.value).toBe(2)
     expect(chat.onlineUsers.value.map((u) => u.username)).toEqual(['alice', 'bob'])
   })
+
+  it('applies presence pushes as changes to the list from hello', () => {
+    defaultRoutes()
+    const { chat } = setup()
+    chat.connect()
+    const ws = MockWebSocket.last.hello()
+    ws.receive({ type: 'presence', count: 3, joined: [{ id: 3, username: 'carol' }, { id: 2, username: 'bob' }], left: [] })
+    expect(chat.onlineCount.value).toBe(3)
+    expect(chat.onlineUsers.value.map((u) => u.username)).toContain('carol')
+    ws.receive({ type: 'presence', count: 2, joined: [], left: [{ id: 2, username: 'bob' }] })
+    expect(chat.onlineCount.value).toBe(2)
+    expect(chat.onlineUsers.value.map((u) => u.username)).not.toContain('bob')
+    expect(chat.onlineUsers.value.map((u) => u.username)).toContain('carol')
+  })
 })
 
 describe('useWebSocket: reconnect', () => {
