@@ -58,4 +58,8 @@ cargo test --release --locked
 step "browser end-to-end tests (Chromium)"
 (cd web && HEARTH_BIN="$PWD/../target/release/hearth" npm run e2e)
 
+# Small loads only; fails on a lost message or an error, never on timing.
+step "benchmark smoke (hearth-bench suite --quick)"
+target/release/hearth-bench suite --quick --out target/bench-smoke
+
 step "all tests passed"

@@ -6,15 +6,17 @@
 use crate::client::{self, Account};
 use crate::procstat::Proc;
 use crate::report::{Latency, LoadReport};
-use anyhow::Context;
+use crate::senders::{self, SendStats};
+use crate::stats::{Latencies, content, digits, histogram, now_us};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use memchr::memmem::Finder;
 use serde_json::json;
+use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant as TokioInstant;
@@ -39,9 +41,13 @@ pub struct LoadArgs {
     /// Users the connections are spread over.
     #[arg(long, default_value_t = 100)]
     pub users: usize,
-    /// Connections that also send.
+    /// Senders: connections that also send, or HTTP clients with --http-senders.
     #[arg(long, default_value_t = 10)]
     pub senders: usize,
+    /// Send over HTTP (POST /api/chat/messages) from clients that are not in
+    /// the room, so every connection is a receiver only.
+    #[arg(long)]
+    pub http_senders: bool,
     /// Messages per second, all senders together (0: idle only).
     #[arg(long, default_value_t = 10.0)]
     pub rate: f64,
@@ -79,21 +85,13 @@ struct Shared {
     rate_limited: AtomicU64,
     closed_early: AtomicU64,
     bytes: AtomicU64,
+    message_bytes: AtomicU64,
     last_delivery_us: AtomicU64,
-    latency: Vec<Mutex<Histogram<u64>>>,
+    latency: Latencies,
+    ack_latency: Latencies,
     /// Set when sending starts: (deadline, interval between one sender's messages).
     start: watch::Receiver<Option<(TokioInstant, Duration)>>,
     pad: String,
-}
-
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
-}
-
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 120_000_000, 3).expect("valid histogram bounds")
 }
 
 /// Runs the scenario and prints (and optionally saves) the report.
@@ -101,7 +99,11 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
     let addr = client::loopback_addr(&args.url)?;
     let proc_ = args.pid.map(Proc);
     let users = args.users.clamp(1, args.conns.max(1));
-    let senders = args.senders.min(args.conns);
+    let ws_senders = if args.http_senders {
+        0
+    } else {
+        args.senders.min(args.conns)
+    };
     eprintln!("registering {users} users…");
     let accounts = client::accounts(addr, &args.prefix, users).await?;
     let run = format!("{:x}", now_us() & 0xffff_ffff);
@@ -117,27 +119,35 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
         rate_limited: AtomicU64::new(0),
         closed_early: AtomicU64::new(0),
         bytes: AtomicU64::new(0),
+        message_bytes: AtomicU64::new(0),
         last_delivery_us: AtomicU64::new(0),
-        latency: (0..SHARDS).map(|_| Mutex::new(histogram())).collect(),
+        latency: Latencies::new(SHARDS),
+        ack_latency: Latencies::new(SHARDS),
         start,
         pad: "x".repeat(args.payload),
     });
     let mut report = LoadReport {
         users,
-        senders,
         target_rate: args.rate,
+        http_senders: args.http_senders,
         ..Default::default()
     };
     report.server_rss_before_kib = proc_.map(Proc::rss_kib);
 
     eprintln!("opening {} connections…", args.conns);
     let stop = CancellationToken::new();
-    let (connect_hist, failures, sender_count) =
-        connect_all(addr, &accounts, &args, &shared, &stop).await;
+    let (connect_hist, failures, ws_sender_count) =
+        connect_all(addr, &accounts, &args, ws_senders, &shared, &stop).await;
     report.connections = args.conns - failures as usize;
     report.connect_failures = failures;
     report.connect = Latency::from_micros(&connect_hist);
+    let sender_count = if args.http_senders {
+        args.senders
+    } else {
+        ws_sender_count
+    };
     report.senders = sender_count;
+    let http_stats = SendStats::new();
 
     eprintln!("idle for {}…", args.idle);
     tokio::time::sleep(Duration::from_secs(1).min(*args.idle)).await;
@@ -164,12 +174,39 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
         let started_us = now_us();
         let deadline = TokioInstant::now() + *args.duration;
         let interval = Duration::from_secs_f64(sender_count as f64 / args.rate);
+        let http = args.http_senders.then(|| {
+            let (accounts, stats) = (accounts.clone(), http_stats.clone());
+            let plan = senders::Plan {
+                count: args.senders,
+                rate: args.rate,
+                deadline,
+                run: shared.run.clone(),
+                pad: shared.pad.clone(),
+            };
+            tokio::spawn(async move { senders::run(addr, &accounts, plan, stats).await })
+        });
         let _ = start_tx.send(Some((deadline, interval)));
         while TokioInstant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(250)).await;
             if let (Some(p), Some(peak)) = (proc_, report.server_rss_peak_kib.as_mut()) {
                 *peak = (*peak).max(p.rss_kib());
             }
+        }
+        if let Some(http) = http {
+            let _ = http.await;
+            shared
+                .sent
+                .fetch_add(http_stats.sent.load(Ordering::Relaxed), Ordering::Relaxed);
+            shared
+                .acks
+                .fetch_add(http_stats.acked.load(Ordering::Relaxed), Ordering::Relaxed);
+            shared
+                .errors
+                .fetch_add(http_stats.errors.load(Ordering::Relaxed), Ordering::Relaxed);
+            shared.rate_limited.fetch_add(
+                http_stats.rate_limited.load(Ordering::Relaxed),
+                Ordering::Relaxed,
+            );
         }
         let sent = shared.sent.load(Ordering::Relaxed);
         report.sent = sent;
@@ -200,13 +237,11 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
     report.rate_limited = shared.rate_limited.load(Ordering::Relaxed);
     report.closed_early = shared.closed_early.load(Ordering::Relaxed);
     report.bytes_received = shared.bytes.load(Ordering::Relaxed);
-    let mut all = histogram();
-    for shard in &shared.latency {
-        if let Ok(h) = shard.lock() {
-            all.add(&*h).context("merging histograms")?;
-        }
-    }
-    report.latency = Latency::from_micros(&all);
+    report.message_bytes = shared.message_bytes.load(Ordering::Relaxed);
+    report.latency = Latency::from_micros(&shared.latency.merged());
+    let mut acks = shared.ack_latency.merged();
+    acks.add(http_stats.ack_latency.merged())?;
+    report.ack_latency = Latency::from_micros(&acks);
     report.print();
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
@@ -220,6 +255,7 @@ async fn connect_all(
     addr: std::net::SocketAddr,
     accounts: &[Account],
     args: &LoadArgs,
+    ws_senders: usize,
     shared: &Arc<Shared>,
     stop: &CancellationToken,
 ) -> (Histogram<u64>, u64, usize) {
@@ -242,7 +278,7 @@ async fn connect_all(
             Ok(ws) => {
                 let _ = hist.record(took.as_micros().max(1) as u64);
                 // The first connections to finish become the senders.
-                let sender = (senders < args.senders).then(|| {
+                let sender = (senders < ws_senders).then(|| {
                     senders += 1;
                     senders - 1
                 });
@@ -281,6 +317,8 @@ async fn connection(
     let mut schedule: Option<(tokio::time::Interval, TokioInstant)> = None;
     let mut seq = 0u64;
     let mut last_id = 0i64;
+    // Send stamps of unacknowledged sends: acks come back in send order.
+    let mut in_flight: VecDeque<u64> = VecDeque::new();
     loop {
         tokio::select! {
             biased;
@@ -302,9 +340,9 @@ async fn connection(
                     start.mark_unchanged();
                     continue;
                 }
-                let content = format!("bench {} {} {}", shared.run, now_us(), shared.pad);
                 let client_id = format!("{}-{}-{seq}", shared.run, sender.unwrap_or(0));
-                let frame = json!({"type": "message", "content": content, "client_id": client_id});
+                let frame = json!({"type": "message", "content": content(&shared.run, &shared.pad), "client_id": client_id});
+                in_flight.push_back(now_us());
                 if ws.send(Message::Text(frame.to_string().into())).await.is_err() {
                     shared.closed_early.fetch_add(1, Ordering::Relaxed);
                     return;
@@ -313,7 +351,13 @@ async fn connection(
                 shared.sent.fetch_add(1, Ordering::Relaxed);
             }
             frame = ws.next() => match frame {
-                Some(Ok(Message::Text(t))) => on_text(t.as_str(), &shared, shard, &mut last_id),
+                Some(Ok(Message::Text(t))) => {
+                    if on_text(t.as_str(), &shared, shard, &mut last_id)
+                        && let Some(sent) = in_flight.pop_front()
+                    {
+                        shared.ack_latency.record(shard, now_us().saturating_sub(sent));
+                    }
+                }
                 Some(Ok(_)) => {}
                 _ => {
                     shared.closed_early.fetch_add(1, Ordering::Relaxed);
@@ -324,20 +368,31 @@ async fn connection(
     }
 }
 
-fn on_text(t: &str, shared: &Shared, shard: usize, last_id: &mut i64) {
+/// Bytes of an unmasked server frame with `payload` bytes (RFC 6455 §5.2).
+fn frame_len(payload: usize) -> u64 {
+    let header = match payload {
+        0..=125 => 2,
+        126..=65535 => 4,
+        _ => 10,
+    };
+    (payload + header) as u64
+}
+
+/// Counts one text frame; true when it was an ack.
+fn on_text(t: &str, shared: &Shared, shard: usize, last_id: &mut i64) -> bool {
     shared
         .bytes
-        .fetch_add(t.len() as u64 + 4, Ordering::Relaxed);
+        .fetch_add(frame_len(t.len()), Ordering::Relaxed);
     if let Some(rest) = t.strip_prefix(MESSAGE_PREFIX) {
         let Some(at) = shared.tag.find(rest.as_bytes()) else {
-            return;
+            return false;
         };
         let now = now_us();
         let stamp = &rest[at + shared.tag.needle().len()..];
-        if let Some(sent) = digits(stamp)
-            && let Ok(mut h) = shared.latency[shard].lock()
-        {
-            let _ = h.record((now.saturating_sub(sent as u64)).max(1));
+        if let Some(sent) = digits(stamp) {
+            shared
+                .latency
+                .record(shard, now.saturating_sub(sent as u64));
         }
         let id = digits(rest).unwrap_or(0);
         if id <= *last_id {
@@ -345,24 +400,23 @@ fn on_text(t: &str, shared: &Shared, shard: usize, last_id: &mut i64) {
         }
         *last_id = id;
         shared.deliveries.fetch_add(1, Ordering::Relaxed);
+        shared
+            .message_bytes
+            .fetch_add(frame_len(t.len()), Ordering::Relaxed);
         shared.last_delivery_us.fetch_max(now, Ordering::Relaxed);
+        false
     } else if t.starts_with(r#"{"type":"ack""#) {
         shared.acks.fetch_add(1, Ordering::Relaxed);
-    } else if t.starts_with(r#"{"type":"error""#) {
-        shared.errors.fetch_add(1, Ordering::Relaxed);
-        if t.contains("rate_limited") {
-            shared.rate_limited.fetch_add(1, Ordering::Relaxed);
+        true
+    } else {
+        if t.starts_with(r#"{"type":"error""#) {
+            shared.errors.fetch_add(1, Ordering::Relaxed);
+            if t.contains("rate_limited") {
+                shared.rate_limited.fetch_add(1, Ordering::Relaxed);
+            }
         }
+        false
     }
-}
-
-/// The number at the start of `s`.
-fn digits(s: &str) -> Option<i64> {
-    let end = s
-        .bytes()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(s.len());
-    s[..end].parse().ok()
 }
 
 /// Waits until every ack and every delivery arrived, or progress stalls.

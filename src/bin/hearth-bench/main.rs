@@ -6,10 +6,15 @@
 //! deliveries per second, the delivery ratio and latency percentiles.
 //! Traffic goes to loopback only.
 
+mod chart;
 mod client;
 mod load;
+mod poll;
 mod procstat;
 mod report;
+mod senders;
+mod stats;
+mod suite;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -23,20 +28,35 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Threads of this load client. One by default, so that on a small
+    /// machine the server keeps the other cores.
+    #[arg(long, global = true, default_value_t = 1)]
+    threads: usize,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// WebSocket fan-out: connections, senders, latency, delivery ratio.
     Load(load::LoadArgs),
+    /// Polling clients (the old design) for comparison with `load`.
+    Poll(poll::PollArgs),
+    /// The whole benchmark table against fresh servers; writes a report.
+    Suite(suite::SuiteArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = if cli.threads > 1 {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cli.threads)
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("hearth-bench: cannot start the runtime: {e}");
@@ -46,6 +66,8 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Load(args) => load::run(args).await.map(|r| r.passed()),
+            Command::Poll(args) => poll::run(args).await.map(|r| r.passed()),
+            Command::Suite(args) => suite::run(args).await,
         }
     });
     match result {

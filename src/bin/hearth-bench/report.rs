@@ -35,6 +35,7 @@ pub struct LoadReport {
     pub connect: Latency,
     pub users: usize,
     pub senders: usize,
+    pub http_senders: bool,
     pub target_rate: f64,
     pub sent: u64,
     pub acked: u64,
@@ -48,7 +49,10 @@ pub struct LoadReport {
     pub rate_limited: u64,
     pub closed_early: u64,
     pub latency: Latency,
+    pub ack_latency: Latency,
     pub bytes_received: u64,
+    /// Bytes of the message frames alone (headers included).
+    pub message_bytes: u64,
     pub server_rss_before_kib: Option<u64>,
     pub server_rss_idle_kib: Option<u64>,
     pub server_rss_peak_kib: Option<u64>,
@@ -99,8 +103,24 @@ impl LoadReport {
             opt(self.load_cpu_percent, " %")
         );
         println!(
-            "sent               {} by {} senders ({:.1} msg/s, target {:.1}), acked {}",
-            self.sent, self.senders, self.send_rate, self.target_rate, self.acked
+            "sent               {} by {} {} senders ({:.1} msg/s, target {:.1}), acked {}",
+            self.sent,
+            self.senders,
+            if self.http_senders {
+                "HTTP"
+            } else {
+                "WebSocket"
+            },
+            self.send_rate,
+            self.target_rate,
+            self.acked
+        );
+        println!(
+            "ack latency        p50 {:.2} ms | p99 {:.2} ms | max {:.2} ms ({} acks)",
+            self.ack_latency.p50_ms,
+            self.ack_latency.p99_ms,
+            self.ack_latency.max_ms,
+            self.ack_latency.samples
         );
         println!(
             "deliveries         {} of {} expected: ratio {:.6} ({:.0}/s)",

@@ -1,0 +1,99 @@
+//! Senders over HTTP (`POST /api/chat/messages`): each answer is the
+//! ack-after-commit, timed from send to answer. They are not WebSocket
+//! members of the room, so every message fans out to the receivers only.
+
+use crate::client::Account;
+use crate::stats::{Latencies, content};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::time::Instant as TokioInstant;
+
+/// What the senders did.
+pub struct SendStats {
+    pub sent: AtomicU64,
+    pub acked: AtomicU64,
+    pub errors: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub ack_latency: Latencies,
+}
+
+impl SendStats {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            sent: AtomicU64::new(0),
+            acked: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
+            ack_latency: Latencies::new(16),
+        })
+    }
+}
+
+/// What the senders send: `count` senders, `rate` messages per second in
+/// total until `deadline`, tagged with `run` and padded with `pad`.
+pub struct Plan {
+    pub count: usize,
+    pub rate: f64,
+    pub deadline: TokioInstant,
+    pub run: String,
+    pub pad: String,
+}
+
+/// Runs the senders of `plan`.
+pub async fn run(addr: SocketAddr, accounts: &[Account], plan: Plan, stats: Arc<SendStats>) {
+    let Plan {
+        count,
+        rate,
+        deadline,
+        run,
+        pad,
+    } = plan;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(count)
+        .build()
+        .unwrap_or_default();
+    let url = format!("http://{addr}/api/chat/messages");
+    let interval = Duration::from_secs_f64(count as f64 / rate);
+    let mut tasks = Vec::with_capacity(count);
+    for n in 0..count {
+        let (http, url, stats) = (http.clone(), url.clone(), stats.clone());
+        let (token, run, pad) = (
+            accounts[n % accounts.len()].token.clone(),
+            run.to_owned(),
+            pad.to_owned(),
+        );
+        let offset = interval.mul_f64(n as f64 / count as f64);
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(TokioInstant::now() + offset, interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            for seq in 0u64.. {
+                tokio::select! {
+                    () = tokio::time::sleep_until(deadline) => return,
+                    _ = tick.tick() => {}
+                }
+                let body = json!({"content": content(&run, &pad), "client_id": format!("{run}-h{n}-{seq}")});
+                stats.sent.fetch_add(1, Ordering::Relaxed);
+                let started = Instant::now();
+                match http.post(&url).bearer_auth(&token).json(&body).send().await {
+                    Ok(res) if res.status().is_success() => {
+                        stats.acked.fetch_add(1, Ordering::Relaxed);
+                        stats.ack_latency.record(n, started.elapsed().as_micros() as u64);
+                    }
+                    Ok(res) if res.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                        stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                        stats.errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {
+                        stats.errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+}

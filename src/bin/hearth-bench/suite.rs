@@ -1,0 +1,627 @@
+//! `hearth-bench suite`: starts a fresh server per scenario, runs the seed's
+//! benchmark table (idle scale, fan-out, ingest, polling vs WebSocket) and
+//! writes a Markdown report, JSON and SVG charts.
+
+use crate::chart::{Series, line_chart};
+use crate::load::{self, LoadArgs};
+use crate::poll::{self, PollArgs, PollReport};
+use crate::report::LoadReport;
+use anyhow::{Context, bail};
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Arguments of `hearth-bench suite`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct SuiteArgs {
+    /// The hearth binary [default: the one next to this program].
+    #[arg(long)]
+    pub server: Option<PathBuf>,
+    /// Where the report, JSON and charts go.
+    #[arg(long, default_value = "bench-results")]
+    pub out: PathBuf,
+    /// Small, short scenarios: a smoke run that fails only on loss or errors.
+    #[arg(long)]
+    pub quick: bool,
+    /// Scenarios to run.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "idle,fanout,ingest,polling"
+    )]
+    pub only: Vec<String>,
+    /// Pin the server to these CPUs with taskset (e.g. `0,1`); pin this
+    /// program yourself: `taskset -c 2-15 hearth-bench suite --server-cpus 0,1`.
+    #[arg(long)]
+    pub server_cpus: Option<String>,
+    /// How the machine is described in the report [default: read from /proc].
+    #[arg(long)]
+    pub label: Option<String>,
+}
+
+#[derive(Serialize, Default)]
+struct Results {
+    machine: String,
+    quick: bool,
+    idle: Vec<LoadReport>,
+    fanout: Vec<LoadReport>,
+    ingest: Vec<LoadReport>,
+    polling_ws: Option<LoadReport>,
+    polling: Vec<PollReport>,
+}
+
+/// A fresh server process with its own data dir.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    dir: PathBuf,
+}
+
+impl Server {
+    async fn start(args: &SuiteArgs) -> anyhow::Result<Self> {
+        let bin = match &args.server {
+            Some(p) => p.clone(),
+            None => std::env::current_exe()?.with_file_name("hearth"),
+        };
+        let dir = std::env::temp_dir().join(format!(
+            "hearth-bench-{}-{}",
+            std::process::id(),
+            crate::stats::now_us()
+        ));
+        let mut cmd = match &args.server_cpus {
+            Some(cpus) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", cpus]).arg(&bin);
+                c
+            }
+            None => Command::new(&bin),
+        };
+        cmd.args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--no-open",
+            "--log",
+            "warn",
+        ])
+        .args(["--send-rate", "1000000", "--send-burst", "1000000"])
+        .arg("--data-dir")
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
+        let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+        let addr = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(addr) = line.split("listening on http://").nth(1) {
+                    return Ok(addr.trim().parse()?);
+                }
+            }
+            bail!("the server exited at start")
+        })
+        .await??;
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self { child, addr, dir })
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn load_args(
+    server: &Server,
+    conns: usize,
+    senders: usize,
+    rate: f64,
+    secs: u64,
+    idle: u64,
+) -> LoadArgs {
+    LoadArgs {
+        url: server.url(),
+        conns,
+        users: 100.min(conns.max(1)),
+        senders,
+        http_senders: true,
+        rate,
+        duration: Duration::from_secs(secs).into(),
+        idle: Duration::from_secs(idle).into(),
+        pid: server.pid(),
+        connect_concurrency: 256,
+        prefix: "bench".into(),
+        payload: 0,
+        json: None,
+    }
+}
+
+/// Runs the suite; false when any scenario lost a message or saw errors.
+pub async fn run(args: SuiteArgs) -> anyhow::Result<bool> {
+    std::fs::create_dir_all(&args.out)?;
+    let mut results = Results {
+        machine: args.label.clone().unwrap_or_else(machine),
+        quick: args.quick,
+        ..Default::default()
+    };
+    let wants = |s: &str| args.only.iter().any(|o| o == s);
+    let mut ok = true;
+    let q = args.quick;
+
+    if wants("idle") {
+        let levels: &[usize] = if q {
+            &[500]
+        } else {
+            &[1_000, 5_000, 10_000, 19_000]
+        };
+        for &n in levels {
+            eprintln!("\n== idle scale: {n} connections");
+            let server = Server::start(&args).await?;
+            let r = load::run(load_args(
+                &server,
+                n,
+                10,
+                10.0,
+                if q { 5 } else { 10 },
+                if q { 5 } else { 30 },
+            ))
+            .await?;
+            ok &= r.passed();
+            results.idle.push(r);
+            server.stop().await;
+        }
+    }
+    if wants("fanout") {
+        let (conns, rates): (usize, &[f64]) = if q {
+            (500, &[50.0])
+        } else {
+            (10_000, &[10.0, 50.0, 100.0])
+        };
+        for &rate in rates {
+            eprintln!("\n== fan-out: {conns} connections, {rate} msg/s");
+            let server = Server::start(&args).await?;
+            let r = load::run(load_args(
+                &server,
+                conns,
+                10,
+                rate,
+                if q { 5 } else { 30 },
+                3,
+            ))
+            .await?;
+            ok &= r.passed();
+            results.fanout.push(r);
+            server.stop().await;
+        }
+    }
+    if wants("ingest") {
+        let rates: &[f64] = if q {
+            &[1_000.0]
+        } else {
+            &[5_000.0, 10_000.0, 20_000.0, 30_000.0, 40_000.0]
+        };
+        for &rate in rates {
+            eprintln!("\n== ingest: 1000 HTTP senders, 100 receivers, {rate} msg/s");
+            let server = Server::start(&args).await?;
+            let r = load::run(load_args(
+                &server,
+                100,
+                if q { 100 } else { 1000 },
+                rate,
+                if q { 5 } else { 10 },
+                2,
+            ))
+            .await?;
+            let clean = r.passed() && r.send_rate >= rate * 0.95;
+            ok &= r.passed() || !q;
+            results.ingest.push(r);
+            server.stop().await;
+            if !clean && !q {
+                break;
+            }
+        }
+    }
+    if wants("polling") {
+        let (clients, secs) = if q { (100, 5) } else { (1_000, 30) };
+        eprintln!("\n== polling vs WebSocket: {clients} WebSocket clients, 10 msg/s");
+        let server = Server::start(&args).await?;
+        let r = load::run(load_args(&server, clients, 10, 10.0, secs, 3)).await?;
+        ok &= r.passed();
+        results.polling_ws = Some(r);
+        server.stop().await;
+        for interval in [1u64, 3] {
+            eprintln!("\n== polling vs WebSocket: {clients} pollers every {interval} s, 10 msg/s");
+            let server = Server::start(&args).await?;
+            let r = poll::run(PollArgs {
+                url: server.url(),
+                clients,
+                interval: Duration::from_secs(interval).into(),
+                users: 100,
+                senders: 10,
+                rate: 10.0,
+                duration: Duration::from_secs(secs).into(),
+                pid: server.pid(),
+                prefix: "bench".into(),
+            })
+            .await?;
+            ok &= r.passed();
+            results.polling.push(r);
+            server.stop().await;
+        }
+    }
+
+    std::fs::write(
+        args.out.join("results.json"),
+        serde_json::to_vec_pretty(&results)?,
+    )?;
+    write_charts(&args.out, &results)?;
+    let md = markdown(&results);
+    std::fs::write(args.out.join("RESULTS.md"), &md)?;
+    println!("\n{md}");
+    println!("written to {}", args.out.display());
+    Ok(ok)
+}
+
+/// CPU model, cores, memory and kernel, from /proc.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|v| v.trim_start_matches([' ', '\t', ':']).trim());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem_kib: u64 = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("MemTotal:")?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{} cores ({}), {:.0} GiB RAM, Linux {}",
+        cores,
+        model.unwrap_or("unknown CPU"),
+        mem_kib as f64 / 1048576.0,
+        kernel.trim()
+    )
+}
+
+fn yes(ok: bool) -> &'static str {
+    if ok { "✅" } else { "❌" }
+}
+
+fn kib(bytes: Option<f64>) -> String {
+    bytes.map_or("n/a".into(), |b| format!("{:.1}", b / 1024.0))
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or("n/a".into(), |v| format!("{v:.1}"))
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or("n/a".into(), |k| format!("{:.0}", k as f64 / 1024.0))
+}
+
+fn markdown(r: &Results) -> String {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "Machine: {}. Server and load client on the same machine{}.\n",
+        r.machine,
+        if r.quick { " (quick smoke run)" } else { "" }
+    );
+    if !r.idle.is_empty() {
+        let _ = writeln!(md, "### Idle scale (then 10 msg/s to all)\n");
+        let _ = writeln!(
+            md,
+            "| connections | connect p50 / p99 ms | RSS MiB | RSS per connection KiB | idle CPU % | delivery ratio | p50 / p99 / p999 / max ms |"
+        );
+        let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|");
+        for x in &r.idle {
+            let _ = writeln!(
+                md,
+                "| {} | {:.1} / {:.1} | {} | {} | {} | {:.6} | {:.1} / {:.1} / {:.1} / {:.1} |",
+                x.connections,
+                x.connect.p50_ms,
+                x.connect.p99_ms,
+                mib(x.server_rss_idle_kib),
+                kib(x.rss_per_connection_bytes),
+                pct(x.idle_cpu_percent),
+                x.delivery_ratio,
+                x.latency.p50_ms,
+                x.latency.p99_ms,
+                x.latency.p999_ms,
+                x.latency.max_ms
+            );
+        }
+        if let Some(x) = r.idle.iter().find(|x| x.connections >= 10_000 && !r.quick) {
+            let per = x.rss_per_connection_bytes.unwrap_or(f64::MAX) / 1024.0;
+            let _ = writeln!(
+                md,
+                "\nBars at 10k: ≤ 10 KiB per connection {} (aim ≤ 6 KiB {}); idle CPU < 1 % {}.",
+                yes(per <= 10.0),
+                yes(per <= 6.0),
+                yes(x.idle_cpu_percent.unwrap_or(100.0) < 1.0)
+            );
+        }
+    }
+    if !r.fanout.is_empty() {
+        let _ = writeln!(md, "\n### Fan-out\n");
+        let _ = writeln!(
+            md,
+            "| connections | msg/s | deliveries/s | delivery ratio | p50 / p99 / p999 / max ms | server CPU % | server RSS MiB | MiB received |"
+        );
+        let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for x in &r.fanout {
+            let _ = writeln!(
+                md,
+                "| {} | {:.0} | {:.0} | {:.6} | {:.1} / {:.1} / {:.1} / {:.1} | {} | {} | {:.0} |",
+                x.connections,
+                x.send_rate,
+                x.deliveries_per_sec,
+                x.delivery_ratio,
+                x.latency.p50_ms,
+                x.latency.p99_ms,
+                x.latency.p999_ms,
+                x.latency.max_ms,
+                pct(x.load_cpu_percent),
+                mib(x.server_rss_peak_kib),
+                x.bytes_received as f64 / 1048576.0
+            );
+        }
+        let lossless = r.fanout.iter().all(LoadReport::passed);
+        let ten = r.fanout.iter().find(|x| (x.target_rate - 10.0).abs() < 0.5);
+        let best = r
+            .fanout
+            .iter()
+            .filter(|x| x.passed())
+            .map(|x| x.deliveries_per_sec)
+            .fold(0.0, f64::max);
+        if r.quick {
+            let _ = writeln!(md, "\nZero loss {}.", yes(lossless));
+        } else {
+            let _ = writeln!(
+                md,
+                "\nBars: zero loss at every rate {}; p99 ≤ 100 ms at 10 msg/s {}; aim ≥ 500,000 deliveries/s with zero loss {} ({best:.0}/s).",
+                yes(lossless),
+                yes(ten.is_some_and(|x| x.latency.p99_ms <= 100.0)),
+                yes(best >= 500_000.0)
+            );
+        }
+    }
+    if !r.ingest.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n### Ingest (HTTP senders, ack after commit; 100 WebSocket receivers)\n"
+        );
+        let _ = writeln!(
+            md,
+            "| target msg/s | achieved msg/s | acked | delivery ratio | ack p50 / p99 ms | delivery p50 / p99 ms | server CPU % |"
+        );
+        let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|");
+        for x in &r.ingest {
+            let _ = writeln!(
+                md,
+                "| {:.0} | {:.0} | {} | {:.6} | {:.1} / {:.1} | {:.1} / {:.1} | {} |",
+                x.target_rate,
+                x.send_rate,
+                x.acked,
+                x.delivery_ratio,
+                x.ack_latency.p50_ms,
+                x.ack_latency.p99_ms,
+                x.latency.p50_ms,
+                x.latency.p99_ms,
+                pct(x.load_cpu_percent)
+            );
+        }
+        let best = r
+            .ingest
+            .iter()
+            .filter(|x| x.passed() && x.send_rate >= 0.95 * x.target_rate)
+            .map(|x| x.send_rate)
+            .fold(0.0, f64::max);
+        let _ = write!(md, "\nHighest clean rate: {best:.0} msg/s.");
+        if !r.quick {
+            let _ = write!(
+                md,
+                " Bars: ≥ 10,000 msg/s {}; aim ≥ 30,000 {}.",
+                yes(best >= 10_000.0),
+                yes(best >= 30_000.0)
+            );
+        }
+        let _ = writeln!(md);
+    }
+    if let Some(ws) = &r.polling_ws {
+        let ws_bytes = if ws.deliveries == 0 {
+            0.0
+        } else {
+            ws.message_bytes as f64 / ws.deliveries as f64
+        };
+        let _ = writeln!(
+            md,
+            "\n### Polling vs WebSocket ({} clients, 10 msg/s)\n",
+            ws.connections
+        );
+        let _ = writeln!(
+            md,
+            "| client | server CPU % | p50 / p99 latency ms | bytes per delivered message | delivery ratio |"
+        );
+        let _ = writeln!(md, "|---|---:|---:|---:|---:|");
+        let _ = writeln!(
+            md,
+            "| WebSocket | {} | {:.1} / {:.1} | {:.0} | {:.6} |",
+            pct(ws.load_cpu_percent),
+            ws.latency.p50_ms,
+            ws.latency.p99_ms,
+            ws_bytes,
+            ws.delivery_ratio
+        );
+        for p in &r.polling {
+            let _ = writeln!(
+                md,
+                "| poll every {} s | {} | {:.1} / {:.1} | {:.0} | {:.6} |",
+                p.interval_ms / 1000,
+                pct(p.server_cpu_percent),
+                p.latency.p50_ms,
+                p.latency.p99_ms,
+                p.bytes_per_delivery,
+                p.delivery_ratio
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\n| reduction by WebSocket | seed's claim | vs poll every 1 s | vs poll every 3 s |"
+        );
+        let _ = writeln!(md, "|---|---:|---:|---:|");
+        let red = |ws: f64, poll: f64| {
+            if poll > 0.0 {
+                format!("{:.1} %", (1.0 - ws / poll) * 100.0)
+            } else {
+                "n/a".into()
+            }
+        };
+        let row = |name: &str, claim: &str, f: &dyn Fn(&PollReport) -> String| {
+            format!(
+                "| {name} | {claim} | {} |",
+                r.polling.iter().map(f).collect::<Vec<_>>().join(" | ")
+            )
+        };
+        let _ = writeln!(
+            md,
+            "{}",
+            row("server load (CPU)", "80 %", &|p| red(
+                ws.load_cpu_percent.unwrap_or(0.0),
+                p.server_cpu_percent.unwrap_or(0.0)
+            ))
+        );
+        let _ = writeln!(
+            md,
+            "{}",
+            row("latency (p50)", "95 %", &|p| red(
+                ws.latency.p50_ms,
+                p.latency.p50_ms
+            ))
+        );
+        let _ = writeln!(
+            md,
+            "{}",
+            row("bandwidth (bytes per message)", "70 %", &|p| red(
+                ws_bytes,
+                p.bytes_per_delivery
+            ))
+        );
+    }
+    md
+}
+
+fn write_charts(out: &Path, r: &Results) -> anyhow::Result<()> {
+    if r.idle.len() > 1 {
+        let pts = |f: &dyn Fn(&LoadReport) -> f64| {
+            r.idle
+                .iter()
+                .map(|x| (x.connections as f64, f(x)))
+                .collect::<Vec<_>>()
+        };
+        let rss = line_chart(
+            "Server RSS per connection",
+            "connections",
+            "KiB per connection",
+            &[
+                Series {
+                    name: "measured",
+                    color: "#1f77b4",
+                    points: pts(&|x| x.rss_per_connection_bytes.unwrap_or(0.0) / 1024.0),
+                    dashed: false,
+                },
+                Series {
+                    name: "bar: 10 KiB (seed)",
+                    color: "#d62728",
+                    points: pts(&|_| 10.0),
+                    dashed: true,
+                },
+            ],
+        );
+        std::fs::write(out.join("rss_per_connection.svg"), rss)?;
+        let lat = line_chart(
+            "Delivery latency at 10 msg/s to all",
+            "connections",
+            "milliseconds",
+            &[
+                Series {
+                    name: "p50",
+                    color: "#2ca02c",
+                    points: pts(&|x| x.latency.p50_ms),
+                    dashed: false,
+                },
+                Series {
+                    name: "p99",
+                    color: "#ff7f0e",
+                    points: pts(&|x| x.latency.p99_ms),
+                    dashed: false,
+                },
+                Series {
+                    name: "p999",
+                    color: "#9467bd",
+                    points: pts(&|x| x.latency.p999_ms),
+                    dashed: false,
+                },
+                Series {
+                    name: "bar: p99 100 ms",
+                    color: "#d62728",
+                    points: pts(&|_| 100.0),
+                    dashed: true,
+                },
+            ],
+        );
+        std::fs::write(out.join("latency_vs_connections.svg"), lat)?;
+    }
+    if r.fanout.len() > 1 {
+        let pts = |f: &dyn Fn(&LoadReport) -> f64| {
+            r.fanout
+                .iter()
+                .map(|x| (x.target_rate, f(x)))
+                .collect::<Vec<_>>()
+        };
+        let fan = line_chart(
+            "Fan-out latency, 10k connections",
+            "messages per second (each to all)",
+            "milliseconds",
+            &[
+                Series {
+                    name: "p50",
+                    color: "#2ca02c",
+                    points: pts(&|x| x.latency.p50_ms),
+                    dashed: false,
+                },
+                Series {
+                    name: "p99",
+                    color: "#ff7f0e",
+                    points: pts(&|x| x.latency.p99_ms),
+                    dashed: false,
+                },
+            ],
+        );
+        std::fs::write(out.join("fanout_latency.svg"), fan)?;
+    }
+    Ok(())
+}
