@@ -252,38 +252,53 @@ impl Session {
         self.write_batch(&batch).await
     }
 
-    /// Sends every stored message after `last_sent`, page by page.
+    /// Sends every message after `last_sent`, page by page: from the hub's
+    /// cache of recent frames when it reaches back far enough (no encoding,
+    /// no database), else from the store.
     async fn catch_up(&mut self) -> Result<(), End> {
         loop {
-            let page = match self
-                .state
-                .store
-                .reader()
-                .after(LOBBY, self.last_sent, CATCH_UP_PAGE)
-                .await
-            {
-                Ok(page) => page,
-                Err(e) => {
-                    // Without the store this client cannot be caught up here;
-                    // it can on a fresh connection, by resuming.
-                    tracing::error!(error = %e, "catch-up read failed");
-                    metrics::counter!(names::SLOW_CLOSES).increment(1);
-                    return Err(End::Close(
-                        close::TOO_SLOW,
-                        "cannot catch up: reconnect and resume",
-                    ));
-                }
-            };
             let mut batch = Batch::default();
-            for message in &page.messages {
-                batch.push(ServerFrame::Message { message }.to_ws_frame());
-            }
+            let (count, more) =
+                if let Some(events) = self.state.hub.recent_after(self.last_sent, CATCH_UP_PAGE) {
+                    let count = events.len();
+                    if let Some(last) = events.last() {
+                        self.last_sent = last.id;
+                    }
+                    for event in events {
+                        batch.push(event.frame);
+                    }
+                    (count, count == CATCH_UP_PAGE)
+                } else {
+                    let page = match self
+                        .state
+                        .store
+                        .reader()
+                        .after(LOBBY, self.last_sent, CATCH_UP_PAGE)
+                        .await
+                    {
+                        Ok(page) => page,
+                        Err(e) => {
+                            // Without the store this client cannot be caught up
+                            // here; it can on a fresh connection, by resuming.
+                            tracing::error!(error = %e, "catch-up read failed");
+                            metrics::counter!(names::SLOW_CLOSES).increment(1);
+                            return Err(End::Close(
+                                close::TOO_SLOW,
+                                "cannot catch up: reconnect and resume",
+                            ));
+                        }
+                    };
+                    for message in &page.messages {
+                        batch.push(ServerFrame::Message { message }.to_ws_frame());
+                    }
+                    if let Some(last) = page.messages.last() {
+                        self.last_sent = last.id;
+                    }
+                    (page.messages.len(), page.has_more)
+                };
             self.write_batch(&batch).await?;
-            if let Some(last) = page.messages.last() {
-                self.last_sent = last.id;
-            }
-            self.state.stats.delivered(page.messages.len() as u64);
-            if !page.has_more {
+            self.state.stats.delivered(count as u64);
+            if !more {
                 return Ok(());
             }
         }

@@ -68,6 +68,12 @@ impl Server {
             Some(p) => p.clone(),
             None => std::env::current_exe()?.with_file_name("hearth"),
         };
+        if !bin.exists() {
+            bail!(
+                "no server binary at {} (run `cargo build --release`, or pass --server)",
+                bin.display()
+            );
+        }
         let dir = std::env::temp_dir().join(format!(
             "hearth-bench-{}-{}",
             std::process::id(),
@@ -213,7 +219,7 @@ pub async fn run(args: SuiteArgs) -> anyhow::Result<bool> {
         let rates: &[f64] = if q {
             &[1_000.0]
         } else {
-            &[5_000.0, 10_000.0, 20_000.0, 30_000.0, 40_000.0]
+            &[5_000.0, 10_000.0, 15_000.0, 20_000.0, 30_000.0, 40_000.0]
         };
         for &rate in rates {
             eprintln!("\n== ingest: 1000 HTTP senders, 100 receivers, {rate} msg/s");
@@ -227,11 +233,13 @@ pub async fn run(args: SuiteArgs) -> anyhow::Result<bool> {
                 2,
             ))
             .await?;
-            let clean = r.passed() && r.send_rate >= rate * 0.95;
+            // Past the point where the achieved rate falls behind the target,
+            // higher targets only measure the saturated system again.
+            let keep_going = r.passed() && r.send_rate >= rate * 0.9;
             ok &= r.passed() || !q;
             results.ingest.push(r);
             server.stop().await;
-            if !clean && !q {
+            if !keep_going && !q {
                 break;
             }
         }
@@ -437,10 +445,13 @@ fn markdown(r: &Results) -> String {
         let best = r
             .ingest
             .iter()
-            .filter(|x| x.passed() && x.send_rate >= 0.95 * x.target_rate)
+            .filter(|x| x.passed())
             .map(|x| x.send_rate)
             .fold(0.0, f64::max);
-        let _ = write!(md, "\nHighest clean rate: {best:.0} msg/s.");
+        let _ = write!(
+            md,
+            "\nHighest achieved rate with every message acked and delivered: {best:.0} msg/s."
+        );
         if !r.quick {
             let _ = write!(
                 md,
