@@ -79,6 +79,9 @@ struct Session {
     /// Id of the newest message written to this client.
     last_sent: i64,
     strikes: WindowCounter,
+    /// tungstenite may hold an unsent automatic pong: flush it before
+    /// writing frames straight to the socket.
+    pong_queued: bool,
 }
 
 /// Serves one upgraded connection until it ends.
@@ -93,6 +96,7 @@ pub async fn run(ws: Socket, state: Arc<AppState>, user: AuthUser, after: Option
         user,
         last_sent: after.unwrap_or(head),
         strikes: WindowCounter::new(),
+        pong_queued: false,
     };
     let end = session.serve(rx, head, after.is_some()).await;
     session.finish(end).await;
@@ -220,10 +224,16 @@ impl Session {
     }
 
     /// Writes pre-built frames within the write deadline. Whatever tungstenite
-    /// still buffers (an automatic pong) goes first, so frames never interleave.
+    /// may still buffer (an automatic pong) goes first, so frames never
+    /// interleave.
     async fn write_batch(&mut self, batch: &Batch) -> Result<(), End> {
+        // Frames sent through tungstenite (acks, errors, pings) are always
+        // flushed whole; only an automatic pong can be left in its buffer.
+        let flush_first = std::mem::take(&mut self.pong_queued);
         let written = tokio::time::timeout(self.state.config.ws.write_timeout, async {
-            self.ws.flush().await.map_err(std::io::Error::other)?;
+            if flush_first {
+                self.ws.flush().await.map_err(std::io::Error::other)?;
+            }
             batch.write_to(self.ws.get_mut()).await
         })
         .await;
@@ -317,7 +327,11 @@ impl Session {
             }
             WsMessage::Close(_) => Err(End::Gone),
             // tungstenite answers pings itself; any frame already reset the idle timer.
-            WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_) => Ok(()),
+            WsMessage::Ping(_) => {
+                self.pong_queued = true;
+                Ok(())
+            }
+            WsMessage::Pong(_) | WsMessage::Frame(_) => Ok(()),
         }
     }
 

@@ -545,92 +545,86 @@ fn markdown(r: &Results) -> String {
     md
 }
 
+/// One line of a chart over `rows`: x from `x`, y from `y`.
+fn series(
+    rows: &[LoadReport],
+    name: &'static str,
+    color: &'static str,
+    dashed: bool,
+    x: impl Fn(&LoadReport) -> f64,
+    y: impl Fn(&LoadReport) -> f64,
+) -> Series {
+    Series {
+        name,
+        color,
+        dashed,
+        points: rows.iter().map(|r| (x(r), y(r))).collect(),
+    }
+}
+
+/// p50 and p99 (and p999 when asked) latency lines over `rows`.
+fn latency_series(
+    rows: &[LoadReport],
+    x: impl Fn(&LoadReport) -> f64 + Copy,
+    p999: bool,
+) -> Vec<Series> {
+    let mut lines = vec![
+        series(rows, "p50", "#2ca02c", false, x, |r| r.latency.p50_ms),
+        series(rows, "p99", "#ff7f0e", false, x, |r| r.latency.p99_ms),
+    ];
+    if p999 {
+        lines.push(series(rows, "p999", "#9467bd", false, x, |r| {
+            r.latency.p999_ms
+        }));
+    }
+    lines
+}
+
 fn write_charts(out: &Path, r: &Results) -> anyhow::Result<()> {
+    let conns = |x: &LoadReport| x.connections as f64;
     if r.idle.len() > 1 {
-        let pts = |f: &dyn Fn(&LoadReport) -> f64| {
-            r.idle
-                .iter()
-                .map(|x| (x.connections as f64, f(x)))
-                .collect::<Vec<_>>()
-        };
         let rss = line_chart(
             "Server RSS per connection",
             "connections",
             "KiB per connection",
             &[
-                Series {
-                    name: "measured",
-                    color: "#1f77b4",
-                    points: pts(&|x| x.rss_per_connection_bytes.unwrap_or(0.0) / 1024.0),
-                    dashed: false,
-                },
-                Series {
-                    name: "bar: 10 KiB (seed)",
-                    color: "#d62728",
-                    points: pts(&|_| 10.0),
-                    dashed: true,
-                },
+                series(&r.idle, "measured", "#1f77b4", false, conns, |x| {
+                    x.rss_per_connection_bytes.unwrap_or(0.0) / 1024.0
+                }),
+                series(
+                    &r.idle,
+                    "bar: 10 KiB (seed)",
+                    "#d62728",
+                    true,
+                    conns,
+                    |_| 10.0,
+                ),
             ],
         );
         std::fs::write(out.join("rss_per_connection.svg"), rss)?;
+        let mut lines = latency_series(&r.idle, conns, true);
+        lines.push(series(
+            &r.idle,
+            "bar: p99 100 ms",
+            "#d62728",
+            true,
+            conns,
+            |_| 100.0,
+        ));
         let lat = line_chart(
             "Delivery latency at 10 msg/s to all",
             "connections",
             "milliseconds",
-            &[
-                Series {
-                    name: "p50",
-                    color: "#2ca02c",
-                    points: pts(&|x| x.latency.p50_ms),
-                    dashed: false,
-                },
-                Series {
-                    name: "p99",
-                    color: "#ff7f0e",
-                    points: pts(&|x| x.latency.p99_ms),
-                    dashed: false,
-                },
-                Series {
-                    name: "p999",
-                    color: "#9467bd",
-                    points: pts(&|x| x.latency.p999_ms),
-                    dashed: false,
-                },
-                Series {
-                    name: "bar: p99 100 ms",
-                    color: "#d62728",
-                    points: pts(&|_| 100.0),
-                    dashed: true,
-                },
-            ],
+            &lines,
         );
         std::fs::write(out.join("latency_vs_connections.svg"), lat)?;
     }
     if r.fanout.len() > 1 {
-        let pts = |f: &dyn Fn(&LoadReport) -> f64| {
-            r.fanout
-                .iter()
-                .map(|x| (x.target_rate, f(x)))
-                .collect::<Vec<_>>()
-        };
         let fan = line_chart(
             "Fan-out latency, 10k connections",
             "messages per second (each to all)",
             "milliseconds",
-            &[
-                Series {
-                    name: "p50",
-                    color: "#2ca02c",
-                    points: pts(&|x| x.latency.p50_ms),
-                    dashed: false,
-                },
-                Series {
-                    name: "p99",
-                    color: "#ff7f0e",
-                    points: pts(&|x| x.latency.p99_ms),
-                    dashed: false,
-                },
-            ],
+            &latency_series(&r.fanout, |x| x.target_rate, false),
         );
         std::fs::write(out.join("fanout_latency.svg"), fan)?;
     }

@@ -6,7 +6,18 @@
  * `useWebSocket` and `usePolling` each create one when used alone; `useChat`
  * creates one and hands it to both, so switching transports keeps everything.
  */
-import { ref, shallowRef, toValue, type MaybeRefOrGetter, type Ref, type ShallowRef } from 'vue'
+import {
+  computed,
+  getCurrentScope,
+  onScopeDispose,
+  readonly,
+  ref,
+  shallowRef,
+  toValue,
+  type MaybeRefOrGetter,
+  type Ref,
+  type ShallowRef,
+} from 'vue'
 import { ApiError, createApiClient, describeError, type ApiClient } from '@/api/http'
 import type {
   AckFrame,
@@ -761,6 +772,38 @@ export function coreFields(core: ChatCore) {
     off: core.off,
     clearLocalData: core.clearStorage,
   }
+}
+
+/**
+ * What both transports (WebSocket and polling) return besides their own
+ * `connect`/`disconnect`: the core's fields, the connection state and
+ * `sendMessage`, which queues in the outbox and sends when connected.
+ */
+export function transportFields(core: ChatCore, status: Ref<ConnectionStatus>, explicitlyClosed: Ref<boolean>) {
+  return {
+    ...coreFields(core),
+    status: readonly(status),
+    isConnected: computed(() => status.value === 'open'),
+    isReconnecting: computed(() => status.value === 'reconnecting'),
+    explicitlyClosed: readonly(explicitlyClosed),
+    sendMessage(content: string, opts: { room?: string } = {}): string {
+      return core.submit(content, { room: opts.room, connected: status.value === 'open' })
+    },
+  }
+}
+
+/**
+ * A transport's clean-up when the calling component's scope ends: close the
+ * connection, stop listening to the core, and dispose of the core if the
+ * transport created it.
+ */
+export function disposeWithScope(core: ChatCore, ownsCore: boolean, close: () => void, offQueued: () => void): void {
+  if (!getCurrentScope()) return
+  onScopeDispose(() => {
+    close()
+    offQueued()
+    if (ownsCore) core.dispose()
+  })
 }
 
 /** Listens to the browser's `online`/`offline`/`visibilitychange` events. */

@@ -7,12 +7,13 @@
  * It shares the cursor, the outbox (with `client_id` idempotency) and the
  * reload cache with `useWebSocket`, so switching transports loses nothing.
  */
-import { computed, getCurrentScope, onScopeDispose, readonly, ref, type MaybeRefOrGetter } from 'vue'
+import { ref, type MaybeRefOrGetter } from 'vue'
 import { ApiError } from '@/api/http'
 import { backoffDelay, type BackoffOptions } from './backoff'
 import {
-  coreFields,
   createChatCore,
+  disposeWithScope,
+  transportFields,
   isBrowserOffline,
   watchBrowser,
   type ChatConnection,
@@ -245,29 +246,14 @@ export function usePolling(token: MaybeRefOrGetter<string>, options: UsePollingO
     void tick()
   }
 
-  function sendMessage(content: string, opts: { room?: string } = {}): string {
-    return core.submit(content, { room: opts.room, connected: status.value === 'open' })
-  }
-
-  if (getCurrentScope()) {
-    onScopeDispose(() => {
-      disconnect()
-      offQueued()
-      if (ownsCore) core.dispose()
-    })
-  }
+  disposeWithScope(core, ownsCore, disconnect, offQueued)
 
   if (options.immediate) connect()
 
   return {
-    ...coreFields(core),
-    status: readonly(status),
-    isConnected: computed(() => status.value === 'open'),
-    isReconnecting: computed(() => status.value === 'reconnecting'),
-    explicitlyClosed: readonly(explicitlyClosed),
+    ...transportFields(core, status, explicitlyClosed),
     connect,
     disconnect,
     reconnectNow,
-    sendMessage,
   }
 }

@@ -20,13 +20,14 @@
  * - Resume: each reconnect asks for `?after=<last id>` and merges by id; a
  *   changed `hello.epoch` drops the cache.
  */
-import { computed, getCurrentScope, onScopeDispose, readonly, ref, toValue, type MaybeRefOrGetter, type Ref } from 'vue'
+import { readonly, ref, toValue, type MaybeRefOrGetter, type Ref } from 'vue'
 import { ApiError, resolveWsUrl } from '@/api/http'
 import { CloseCode, SUBPROTOCOL, type ClientFrame, type ServerFrame } from '@/api/types'
 import { backoffDelay, type BackoffOptions } from './backoff'
 import {
-  coreFields,
   createChatCore,
+  disposeWithScope,
+  transportFields,
   describeServerError,
   isBrowserOffline,
   watchBrowser,
@@ -645,31 +646,16 @@ export function useWebSocket(token: MaybeRefOrGetter<string>, options: UseWebSoc
     openSocket()
   }
 
-  function sendMessage(content: string, opts: { room?: string } = {}): string {
-    return core.submit(content, { room: opts.room, connected: status.value === 'open' })
-  }
-
-  if (getCurrentScope()) {
-    onScopeDispose(() => {
-      disconnect()
-      offQueued()
-      if (ownsCore) core.dispose()
-    })
-  }
+  disposeWithScope(core, ownsCore, disconnect, offQueued)
 
   if (options.immediate) connect()
 
   return {
-    ...coreFields(core),
-    status: readonly(status),
-    isConnected: computed(() => status.value === 'open'),
-    isReconnecting: computed(() => status.value === 'reconnecting'),
-    explicitlyClosed: readonly(explicitlyClosed),
+    ...transportFields(core, status, explicitlyClosed),
     reconnectAttempts: readonly(reconnectAttempts),
     connect,
     disconnect,
     reconnectNow,
-    sendMessage,
     ping,
   }
 }

@@ -187,6 +187,13 @@ describe('Hearth web client (real server, Chromium)', () => {
     await waitForMessage(bob, '第一行\n第二行')
     await waitForMessage(alice, '第一行\n第二行')
 
+    // The conversation so far, for the screenshots (desktop and 390 px).
+    await send(bob, '会议室在三楼 301')
+    await waitForMessage(alice, '会议室在三楼 301')
+    await alice.screenshot({ path: screenshotPath('chat-desktop.png') })
+    await waitForMessage(bob, '会议室在三楼 301')
+    await bob.screenshot({ path: screenshotPath('chat-mobile.png') })
+
     // 2000 Chinese characters (about 6000 bytes) exceed one 4096-byte frame:
     // the client sends them over REST, and the other side still gets them live.
     const long = '长'.repeat(1990) + '——完整送达'
@@ -201,11 +208,6 @@ describe('Hearth web client (real server, Chromium)', () => {
     expect(users).toContain(ALICE)
     expect(users).toContain(BOB)
 
-    await send(bob, '会议室在三楼 301')
-    await waitForMessage(alice, '会议室在三楼 301')
-    await alice.screenshot({ path: screenshotPath('chat-desktop.png') })
-    await waitForMessage(bob, '会议室在三楼 301')
-    await bob.screenshot({ path: screenshotPath('chat-mobile.png') })
 
     for (const page of [alice, bob]) {
       expect(await countOf(page, '你好，鲍勃！今天的站会改到下午三点 ☕')).toBe(1)
