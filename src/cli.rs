@@ -84,7 +84,8 @@ pub enum UserCommand {
     },
     /// List the accounts.
     List,
-    /// Set a new password (asked for, read with --password-stdin, or generated).
+    /// Set a new password (asked for, read with --password-stdin, or generated) and sign the
+    /// account out everywhere.
     ResetPassword {
         /// Login name.
         username: String,
@@ -131,7 +132,8 @@ pub struct ServeArgs {
         long,
         env = "HEARTH_LOG",
         default_value = "info",
-        value_name = "FILTER"
+        value_name = "FILTER",
+        value_parser = parse_log_filter
     )]
     pub log: String,
 
@@ -257,4 +259,11 @@ impl Default for ServeArgs {
         // Parsing no arguments yields exactly the documented defaults.
         Wrapper::parse_from(["hearth"]).args
     }
+}
+
+/// Refuses a log filter that `tracing` cannot read, instead of silently logging at `info`.
+fn parse_log_filter(s: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::try_new(s)
+        .map(|_| s.to_owned())
+        .map_err(|e| format!("not a log filter ({e}); e.g. `info` or `info,hearth=debug`"))
 }

@@ -1,6 +1,7 @@
 //! Logging (tracing) and metrics (Prometheus text) set-up, and the metric names.
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -36,8 +37,11 @@ pub fn init_logging(filter: &str) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Ignore the error when a subscriber is already set (tests start many apps).
     // Logs go to stderr: stdout carries the start-up lines people and scripts read.
+    // Colours only on a terminal: journald and `docker logs` would show the escapes.
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_env_filter(filter)
         .with_target(false)
         .try_init();

@@ -47,6 +47,19 @@ async fn help_documents_every_setting_with_its_env_twin() {
         String::from_utf8_lossy(&bad.stderr).contains("at least 32"),
         "clear error for a short secret"
     );
+    let bad_log = std::process::Command::new(hearth_bin())
+        .args(["--log", "info,hearth=loud", "--no-open"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        bad_log.status.code(),
+        Some(2),
+        "usage error for a bad filter"
+    );
+    assert!(
+        String::from_utf8_lossy(&bad_log.stderr).contains("not a log filter"),
+        "clear error for a bad log filter"
+    );
 }
 
 #[tokio::test]
