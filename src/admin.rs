@@ -72,13 +72,18 @@ pub fn user(action: UserCommand, data_dir: &Path) -> anyhow::Result<()> {
             let (password, generated) = read_password(password_stdin)?;
             let hash = password::hash_blocking(password.expose())?;
             let n = conn.execute(
-                "UPDATE users SET password_hash = ?1 WHERE username = ?2",
+                // Signs the account out everywhere: tokens issued up to this
+                // second are refused; logins after it get `iat` past the stamp.
+                "UPDATE users SET password_hash = ?1, tokens_valid_after = unixepoch() + 1 WHERE username = ?2",
                 params![hash, username.trim()],
             )?;
             if n == 0 {
                 bail!("no user named {username:?}");
             }
-            println!("password of {} changed", username.trim());
+            println!(
+                "password of {} changed; its sessions are signed out",
+                username.trim()
+            );
             if generated {
                 println!("password: {}", password.expose());
             }

@@ -1,7 +1,7 @@
 //! Start-up and shut-down: open the store, wire the hub and services, bind,
 //! serve, and on shutdown close sockets with 1001 and let the writer commit.
 
-use crate::auth::AuthService;
+use crate::auth::{AuthService, revocation};
 use crate::chat::ChatService;
 use crate::config::Config;
 use crate::hub::Hub;
@@ -94,6 +94,8 @@ impl Application {
             metrics,
             stats: Stats::new(),
         });
+        // Before the first request: a restart must not accept revoked tokens.
+        state.auth.refresh_revocations().await?;
         Ok(Self {
             state,
             listener,
@@ -136,6 +138,7 @@ impl Application {
         let shutdown = state.shutdown.clone();
         tokio::spawn(state.hub.clone().run_presence(shutdown.clone()));
         tokio::spawn(housekeeping(state.clone()));
+        tokio::spawn(watch_revocations(state.clone()));
 
         crate::server::serve(listener, crate::api::routes(state.clone()), shutdown).await;
 
@@ -182,6 +185,21 @@ fn listen(config: &Config) -> anyhow::Result<(TcpListener, Option<u16>)> {
         "port {} and the 20 after it are in use: choose a port with --bind",
         addr.port()
     )
+}
+
+/// Re-reads the password-reset stamps the admin CLI writes from its own process.
+async fn watch_revocations(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(revocation::REFRESH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = state.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = state.auth.refresh_revocations().await {
+            tracing::warn!(error = %e, "cannot read password-reset stamps");
+        }
+    }
 }
 
 /// Periodic chores: rate-limit state cleanup and the stats line.

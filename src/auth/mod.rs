@@ -2,12 +2,14 @@
 //! user and wrong password) and bearer-token checks.
 
 pub mod password;
+pub mod revocation;
 pub mod throttle;
 pub mod token;
 
 use crate::domain::{Password, Username, ValidationError};
 use crate::store::{Store, StoreError, User};
 use crate::telemetry::names;
+use revocation::Revocations;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +23,8 @@ pub struct AuthUser {
     pub id: i64,
     /// Username when the token was issued.
     pub username: Arc<str>,
+    /// Token issue time, Unix seconds (a password reset revokes older ones).
+    pub issued_at: u64,
     /// Token expiry, Unix seconds (a WebSocket is closed with 4001 then).
     pub expires_at: u64,
 }
@@ -72,6 +76,7 @@ pub struct AuthService {
     tokens: TokenKeys,
     accounts: LoginThrottle,
     addresses: LoginThrottle,
+    revocations: Revocations,
 }
 
 impl AuthService {
@@ -91,6 +96,7 @@ impl AuthService {
                 base: Duration::from_secs(1),
                 max: Duration::from_secs(15 * 60),
             }),
+            revocations: Revocations::default(),
         }
     }
 
@@ -107,7 +113,7 @@ impl AuthService {
             .map_err(|e| AuthError::Internal(e.to_string()))?;
         let user = self.store.create_user(&username, hash).await?;
         tracing::info!(user = %user.username, id = user.id, "account created");
-        self.session_for(user)
+        self.session_for(user, 0)
     }
 
     /// Checks a username and password; throttled per account and per address.
@@ -152,7 +158,7 @@ impl AuthService {
         match creds {
             Some(creds) if ok => {
                 self.accounts.succeed(&account_key);
-                self.session_for(creds.user)
+                self.session_for(creds.user, creds.tokens_valid_after)
             }
             _ => {
                 self.accounts.fail(&account_key);
@@ -172,11 +178,30 @@ impl AuthService {
             AuthError::InvalidToken
         })?;
         let id = claims.sub.parse().map_err(|_| AuthError::InvalidToken)?;
-        Ok(AuthUser {
+        let user = AuthUser {
             id,
             username: Arc::from(claims.name),
+            issued_at: claims.iat,
             expires_at: claims.exp,
-        })
+        };
+        if self.is_revoked(&user) {
+            metrics::counter!(names::AUTH_FAILURES).increment(1);
+            return Err(AuthError::InvalidToken);
+        }
+        Ok(user)
+    }
+
+    /// Whether the user's password was reset after this token was issued.
+    pub fn is_revoked(&self, user: &AuthUser) -> bool {
+        self.revocations.is_revoked(user.id, user.issued_at)
+    }
+
+    /// Re-reads the password-reset stamps (`hearth user reset-password` writes
+    /// them from another process).
+    pub async fn refresh_revocations(&self) -> Result<(), StoreError> {
+        let stamps = self.store.reader().token_stamps().await?;
+        self.revocations.replace(stamps);
+        Ok(())
     }
 
     /// Checks an `Authorization` header value (`Bearer <token>`).
@@ -192,10 +217,12 @@ impl AuthService {
         self.authenticate(token)
     }
 
-    fn session_for(&self, user: User) -> Result<LoginSession, AuthError> {
+    /// A token issued no earlier than `not_before` (a password-reset stamp),
+    /// so a login right after a reset is not caught by the revocation.
+    fn session_for(&self, user: User, not_before: u64) -> Result<LoginSession, AuthError> {
         let token = self
             .tokens
-            .issue(user.id, &user.username)
+            .issue(user.id, &user.username, not_before)
             .map_err(|e| AuthError::Internal(e.to_string()))?;
         Ok(LoginSession { token, user })
     }

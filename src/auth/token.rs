@@ -44,9 +44,10 @@ impl TokenKeys {
         }
     }
 
-    /// Issues a token for a user.
-    pub fn issue(&self, user_id: i64, username: &str) -> anyhow::Result<String> {
-        let iat = jsonwebtoken::get_current_timestamp();
+    /// Issues a token for a user, stamped issued at `not_before` when the
+    /// clock is behind it (at most the second of a password reset).
+    pub fn issue(&self, user_id: i64, username: &str, not_before: u64) -> anyhow::Result<String> {
+        let iat = jsonwebtoken::get_current_timestamp().max(not_before);
         let claims = Claims {
             sub: user_id.to_string(),
             name: username.to_owned(),
@@ -75,7 +76,7 @@ mod tests {
     #[test]
     fn round_trip_and_rejections() {
         let keys = TokenKeys::new(&[7u8; 32], Duration::from_secs(60));
-        let t = keys.issue(42, "alice").unwrap();
+        let t = keys.issue(42, "alice", 0).unwrap();
         let c = keys.verify(&t).unwrap();
         assert_eq!((c.sub.as_str(), c.name.as_str()), ("42", "alice"));
         let other = TokenKeys::new(&[8u8; 32], Duration::from_secs(60));

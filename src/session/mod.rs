@@ -152,6 +152,11 @@ impl Session {
                     if now >= expires_at {
                         return End::Close(close::UNAUTHORIZED, "token expired");
                     }
+                    // Checked at each ping: a reset password ends its sessions
+                    // within one ping interval.
+                    if self.state.auth.is_revoked(&self.user) {
+                        return End::Close(close::UNAUTHORIZED, "signed out: password changed");
+                    }
                     if now >= last_seen + settings.idle_timeout {
                         return End::Close(close::GOING_AWAY, "no heartbeat");
                     }

@@ -44,6 +44,8 @@ pub struct UserCredentials {
     pub user: User,
     /// argon2id PHC string.
     pub password_hash: String,
+    /// Tokens issued before this Unix second are refused (password reset).
+    pub tokens_valid_after: u64,
 }
 
 /// A stored chat message, as sent to clients.

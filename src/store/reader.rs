@@ -6,6 +6,7 @@ use super::models::{Message, RoomRef, User, UserCredentials};
 use super::schema::BUSY_TIMEOUT;
 use super::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tokio::sync::Semaphore;
@@ -92,9 +93,15 @@ impl ReadPool {
     pub async fn credentials(&self, username: String) -> StoreResult<Option<UserCredentials>> {
         self.with(move |c| {
             c.prepare_cached(
-                "SELECT id, username, is_admin, created_at, password_hash FROM users WHERE username = ?1",
+                "SELECT id, username, is_admin, created_at, password_hash, tokens_valid_after FROM users WHERE username = ?1",
             )?
-            .query_row([username], |r| Ok(UserCredentials { user: user_from_row(r)?, password_hash: r.get(4)? }))
+            .query_row([username], |r| {
+                Ok(UserCredentials {
+                    user: user_from_row(r)?,
+                    password_hash: r.get(4)?,
+                    tokens_valid_after: r.get::<_, i64>(5)?.max(0).unsigned_abs(),
+                })
+            })
             .optional()
         })
         .await
@@ -143,6 +150,24 @@ impl ReadPool {
             let has_more = messages.len() > limit;
             messages.truncate(limit);
             Ok(Page { messages, has_more })
+        })
+        .await
+    }
+
+    /// Password-reset stamps: user id → tokens issued before this Unix second
+    /// are refused (only accounts that were ever reset).
+    pub async fn token_stamps(&self) -> StoreResult<HashMap<i64, u64>> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT id, tokens_valid_after FROM users WHERE tokens_valid_after > 0",
+            )?
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?.max(0).unsigned_abs(),
+                ))
+            })?
+            .collect()
         })
         .await
     }

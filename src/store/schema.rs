@@ -134,6 +134,30 @@ mod tests {
     }
 
     #[test]
+    fn a_version_1_database_upgrades_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let mut v1 = Connection::open(&path).unwrap();
+        migrations().unwrap().to_version(&mut v1, 1).unwrap();
+        v1.execute(
+            "INSERT INTO users (username, password_hash, created_at) VALUES ('old', 'x', 0)",
+            [],
+        )
+        .unwrap();
+        drop(v1);
+        let db = open_db(&path).unwrap();
+        let stamp: i64 = db
+            .conn
+            .query_row(
+                "SELECT tokens_valid_after FROM users WHERE username = 'old'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stamp, 0, "existing accounts keep their tokens");
+    }
+
+    #[test]
     fn hex_round_trip() {
         assert_eq!(
             decode_hex(&encode_hex(&[0, 1, 254, 255])).unwrap(),

@@ -246,13 +246,39 @@ async fn admin_commands_manage_accounts() {
     };
     assert!(admin_of("dave") && admin_of("erin"), "{list}");
 
-    let server = ChildServer::start(dir.path(), &[]).await;
-    let login = |name: &'static str, pw: String| {
+    // Pings every second: sessions notice a reset at their next ping.
+    let server = ChildServer::start(
+        dir.path(),
+        &["--ping-interval", "1s", "--idle-timeout", "60s"],
+    )
+    .await;
+    let login_token = |name: &'static str, pw: String| {
         let http = server.app.clone();
         let url = format!("http://{}/api/auth/login", server.addr);
         async move {
-            http.post(url)
+            let res = http
+                .post(url)
                 .json(&json!({"username": name, "password": pw}))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status();
+            let token = res.json::<Value>().await.unwrap()["token"]
+                .as_str()
+                .map(str::to_owned);
+            (status, token)
+        }
+    };
+    let login = |name: &'static str, pw: String| {
+        let attempt = login_token(name, pw);
+        async move { attempt.await.0 }
+    };
+    let me = |token: String| {
+        let http = server.app.clone();
+        let url = format!("http://{}/api/auth/me", server.addr);
+        async move {
+            http.get(url)
+                .bearer_auth(token)
                 .send()
                 .await
                 .unwrap()
@@ -263,7 +289,12 @@ async fn admin_commands_manage_accounts() {
         login("dave", "dave-password-1".into()).await,
         StatusCode::OK
     );
-    assert_eq!(login("erin", generated.clone()).await, StatusCode::OK);
+    let (status, old_token) = login_token("erin", generated.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    let old_token = old_token.expect("a token");
+    let mut old_ws = WsClient::connect(server.addr, &old_token, None)
+        .await
+        .expect("WebSocket with the token from before the reset");
     // Works while the server runs.
     let out = hearth(
         &[
@@ -278,9 +309,24 @@ async fn admin_commands_manage_accounts() {
     );
     assert!(out.status.success());
     assert_eq!(login("erin", generated).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        login("erin", "erin-new-password".into()).await,
-        StatusCode::OK
+    let (status, new_token) = login_token("erin", "erin-new-password".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me(new_token.expect("a token")).await, StatusCode::OK);
+
+    // The reset signs erin out everywhere: the open WebSocket is closed with
+    // 4001 and the old token is refused, within the server's re-read interval.
+    let close = old_ws.closed().await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 4001, "{close:?}");
+    let deadline = Instant::now() + WAIT;
+    while me(old_token.clone()).await != StatusCode::UNAUTHORIZED {
+        assert!(Instant::now() < deadline, "the old token still works");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        WsClient::connect(server.addr, &old_token, None)
+            .await
+            .is_err(),
+        "no new WebSocket with the old token"
     );
 }
 
