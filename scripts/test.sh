@@ -2,8 +2,8 @@
 # Runs every test of Hearth: Rust format/lint, unit and integration tests,
 # the web client's lint, type check and unit tests, the browser end-to-end
 # tests against the release binary (which embeds the web UI), and the tests
-# behind a real nginx. Installs what it needs (Debian's chromium and nginx)
-# when it is missing.
+# behind a real nginx. Installs what it needs when it is missing: Debian's
+# chromium and nginx, and CJK/emoji fonts for the screenshots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,9 @@ install_packages() {
   local missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+  # Fonts for the Chinese UI and emoji, so the e2e screenshots are readable.
+  fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
+  fc-list 2>/dev/null | grep -qi emoji || missing+=(fonts-noto-color-emoji)
   if [ ${#missing[@]} -eq 0 ]; then return; fi
   step "installing Debian packages: ${missing[*]}"
   local sudo=()
