@@ -99,7 +99,7 @@ impl ReadPool {
                 Ok(UserCredentials {
                     user: user_from_row(r)?,
                     password_hash: r.get(4)?,
-                    tokens_valid_after: r.get::<_, i64>(5)?.max(0).unsigned_abs(),
+                    tokens_valid_after: unix_seconds(r, 5)?,
                 })
             })
             .optional()
@@ -161,12 +161,7 @@ impl ReadPool {
             c.prepare_cached(
                 "SELECT id, tokens_valid_after FROM users WHERE tokens_valid_after > 0",
             )?
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?.max(0).unsigned_abs(),
-                ))
-            })?
+            .query_map([], |r| Ok((r.get(0)?, unix_seconds(r, 1)?)))?
             .collect()
         })
         .await
@@ -192,6 +187,11 @@ fn open_reader(path: &Path) -> StoreResult<Connection> {
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)
+}
+
+/// A Unix-seconds column; SQLite stores it signed, a negative one means "never".
+fn unix_seconds(r: &Row<'_>, idx: usize) -> rusqlite::Result<u64> {
+    Ok(r.get::<_, i64>(idx)?.max(0).unsigned_abs())
 }
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
