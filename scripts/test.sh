@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of Hearth: Rust format/lint, unit and integration tests,
-# the web client's lint, type check and unit tests, the browser end-to-end
-# tests against the release binary (which embeds the web UI), and the tests
-# behind a real nginx. Installs what it needs when it is missing: Debian's
+# Runs every test of Hearth: Rust format/lint, unit, property and integration
+# tests, the web client's audit, lint, type check and unit tests, the browser
+# end-to-end tests against the release binary (which embeds the web UI), the
+# tests behind a real nginx, and the Autobahn WebSocket conformance suite. Installs what it needs when it is missing: Debian's
 # chromium and nginx, and CJK/emoji fonts for the screenshots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,8 +47,10 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 
-step "web: npm ci, lint, type check, unit tests"
-(cd web && npm ci --no-audit --no-fund && npm run lint && npm run typecheck && npm test)
+step "web: npm ci, audit, lint, type check, unit tests"
+(cd web && npm ci --no-audit --no-fund \
+  && node scripts/audit.mjs \
+  && npm run lint && npm run typecheck && npm test)
 
 # Release build first: it runs the web build and embeds web/dist, and the
 # tests below run against that binary.
@@ -60,6 +62,10 @@ cargo test --release --locked
 
 step "browser end-to-end tests (Chromium)"
 (cd web && HEARTH_BIN="$PWD/../target/release/hearth" npm run e2e)
+
+# WebSocket conformance of the hand-written upgrade and frame writer.
+step "Autobahn|Testsuite, cases 1-10 (scripts/autobahn.sh)"
+./scripts/autobahn.sh
 
 # Small loads only; fails on a lost message or an error, never on timing.
 step "benchmark smoke (hearth-bench suite --quick)"

@@ -1,11 +1,13 @@
 //! Start-up and shut-down: open the store, wire the hub and services, bind,
 //! serve, and on shutdown close sockets with 1001 and let the writer commit.
 
-use crate::auth::{AuthService, revocation};
+use crate::auth::{AuthLimits, AuthService, revocation};
 use crate::chat::ChatService;
 use crate::config::Config;
 use crate::hub::Hub;
-use crate::ratelimit::SendLimiter;
+use crate::limits::{ConnectionLimits, ReadBudget, SendLimiter, nofile};
+use crate::server::ServeOptions;
+use crate::session::registry::SessionRegistry;
 use crate::store::DataDirLock;
 use crate::store::{DB_FILE, Message, Store, open_db};
 use crate::telemetry::{self, Stats};
@@ -21,6 +23,8 @@ use tokio_util::task::TaskTracker;
 
 /// Sessions get this long to flush and close at shutdown.
 const SESSION_DRAIN: Duration = Duration::from_secs(5);
+/// The writer gets this long to commit what is queued and checkpoint.
+const STORE_CLOSE: Duration = Duration::from_secs(10);
 /// Interval of the stats log line.
 const STATS_EVERY: Duration = Duration::from_secs(30);
 
@@ -40,6 +44,12 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Running WebSocket sessions.
     pub sessions: TaskTracker,
+    /// Open WebSocket sessions by account (cap, sign-out).
+    pub registry: Arc<SessionRegistry>,
+    /// Connection caps.
+    pub connections: Arc<ConnectionLimits>,
+    /// Heavy reads per user.
+    pub reads: ReadBudget,
     /// Metrics exporter, when installed.
     pub metrics: Option<PrometheusHandle>,
     /// Live counts for the stats line.
@@ -60,6 +70,7 @@ impl Application {
     /// Opens the database, starts the writer and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let lock = DataDirLock::acquire(&config.data_dir)?;
+        let max_connections = connection_cap(&config);
         let metrics = telemetry::metrics_handle();
         let db_path = config.data_dir.join(DB_FILE);
         let path = db_path.clone();
@@ -80,12 +91,25 @@ impl Application {
 
         let (listener, busy_port) = listen(&config)?;
         let addr = listener.local_addr()?;
+        let limits = &config.limits;
         let state = Arc::new(AppState {
-            auth: AuthService::new(store.clone(), &secret, config.token_lifetime),
+            auth: AuthService::new(
+                store.clone(),
+                &secret,
+                AuthLimits {
+                    token_lifetime: config.token_lifetime,
+                    hash_queue: limits.hash_queue,
+                    register_per_hour: limits.register_per_hour,
+                    register_burst: limits.register_burst,
+                },
+            ),
             chat: ChatService::new(
                 store.clone(),
-                SendLimiter::new(config.send_rate, config.send_burst),
+                SendLimiter::per_second(config.send_rate, config.send_burst),
             ),
+            registry: SessionRegistry::new(limits.max_websockets_per_user),
+            connections: ConnectionLimits::new(max_connections, limits.max_connections_per_ip),
+            reads: ReadBudget::per_second(limits.read_rate, limits.read_burst),
             config,
             store,
             hub,
@@ -140,7 +164,19 @@ impl Application {
         tokio::spawn(housekeeping(state.clone()));
         tokio::spawn(watch_revocations(state.clone()));
 
-        crate::server::serve(listener, crate::api::routes(state.clone()), shutdown).await;
+        let options = ServeOptions {
+            limits: state.connections.clone(),
+            trusted_proxies: state.config.limits.trusted_proxies.clone(),
+            loopback_exempt: state.config.limits.loopback_exempt,
+            header_timeout: state.config.limits.header_timeout,
+        };
+        crate::server::serve(
+            listener,
+            crate::api::routes(state.clone()),
+            options,
+            shutdown,
+        )
+        .await;
 
         state.sessions.close();
         if tokio::time::timeout(SESSION_DRAIN, state.sessions.wait())
@@ -149,10 +185,35 @@ impl Application {
         {
             tracing::warn!("some WebSocket sessions did not close in time");
         }
-        state.store.close().await;
+        if !state.store.close(STORE_CLOSE).await {
+            tracing::warn!("the database writer did not stop in time");
+        }
         drop(lock);
         tracing::info!("Hearth stopped");
         Ok(())
+    }
+}
+
+/// The connection cap: `--max-connections`, else what the open-file limit
+/// (raised to its hard maximum first) allows. An explicit cap above that is
+/// lowered: past it the process would run out of descriptors.
+fn connection_cap(config: &Config) -> usize {
+    let Some(files) = nofile::raise_open_file_limit() else {
+        return config.limits.max_connections.unwrap_or(10_000);
+    };
+    let allowed = nofile::connections_for(files);
+    match config.limits.max_connections {
+        Some(cap) if cap > allowed => {
+            tracing::warn!(
+                requested = cap,
+                allowed,
+                open_files = files,
+                "--max-connections is above what the open-file limit allows; using the lower value"
+            );
+            allowed
+        }
+        Some(cap) => cap,
+        None => allowed,
     }
 }
 
@@ -187,7 +248,8 @@ fn listen(config: &Config) -> anyhow::Result<(TcpListener, Option<u16>)> {
     )
 }
 
-/// Re-reads the password-reset stamps the admin CLI writes from its own process.
+/// Re-reads the revocations (password resets by the admin CLI, sign-outs)
+/// and closes the sockets of newly revoked tokens at once.
 async fn watch_revocations(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(revocation::REFRESH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -196,8 +258,15 @@ async fn watch_revocations(state: Arc<AppState>) {
             () = state.shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        if let Err(e) = state.auth.refresh_revocations().await {
-            tracing::warn!(error = %e, "cannot read password-reset stamps");
+        match state.auth.refresh_revocations().await {
+            Ok(true) => {
+                let stopped = state.registry.stop_revoked(|u| state.auth.is_revoked(u));
+                if stopped > 0 {
+                    tracing::info!(sockets = stopped, "closed the sockets of revoked tokens");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read token revocations"),
         }
     }
 }
@@ -213,6 +282,8 @@ async fn housekeeping(state: Arc<AppState>) {
             _ = tick.tick() => {}
         }
         state.chat.sweep();
+        state.auth.sweep();
+        state.reads.sweep();
         let messages = state
             .store
             .writer_stats()

@@ -3,7 +3,7 @@
 
 use crate::auth::AuthUser;
 use crate::domain::{ClientId, MessageBody, ValidationError};
-use crate::ratelimit::SendLimiter;
+use crate::limits::SendLimiter;
 use crate::store::{RoomRef, Store, StoreError, Stored};
 use crate::telemetry::names;
 use std::time::Duration;
@@ -57,7 +57,7 @@ impl ChatService {
                 ChatError::BadRequest(ValidationError(format!("unknown room {name:?}")))
             })?,
         };
-        if let Err(wait) = self.limiter.check(user.id) {
+        if let Err(wait) = self.limiter.check(&user.id) {
             metrics::counter!(names::RATE_LIMITED).increment(1);
             return Err(ChatError::RateLimited(wait));
         }

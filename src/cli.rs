@@ -235,9 +235,117 @@ pub struct ServeArgs {
     )]
     pub jwt_secret: Option<String>,
 
-    /// Take client addresses from X-Real-IP / X-Forwarded-For (only behind a reverse proxy).
-    #[arg(long, env = "HEARTH_TRUST_PROXY", value_parser = BoolishValueParser::new())]
-    pub trust_proxy: bool,
+    /// Reverse proxies to believe, comma-separated addresses or CIDR blocks
+    /// (e.g. `127.0.0.1` for nginx on this host, `10.0.0.0/8`). Requests from
+    /// them take the client address from `X-Real-IP`, else from the rightmost
+    /// `X-Forwarded-For` entry. `true` means loopback. Without it the TCP peer
+    /// is the client.
+    #[arg(
+        long,
+        env = "HEARTH_TRUST_PROXY",
+        value_delimiter = ',',
+        value_name = "ADDRS",
+        num_args = 0..,
+        default_missing_value = "true"
+    )]
+    pub trust_proxy: Vec<String>,
+
+    /// Exempt loopback clients (this host: a local reverse proxy without
+    /// --trust-proxy, benchmarks) from the per-address limits. Per-account
+    /// limits still apply.
+    #[arg(
+        long,
+        env = "HEARTH_LOOPBACK_EXEMPT",
+        default_value_t = true,
+        action = ArgAction::Set,
+        value_parser = BoolishValueParser::new(),
+        value_name = "BOOL"
+    )]
+    pub loopback_exempt: bool,
+
+    /// Most connections (HTTP and WebSocket) the server holds [default: the
+    /// open-file limit, raised to its hard maximum at start, minus a reserve
+    /// for the database and logs]. WebSockets leave a little of it to HTTP.
+    #[arg(long, env = "HEARTH_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// Most connections one client address holds (IPv6: one /64).
+    #[arg(
+        long,
+        env = "HEARTH_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 1000,
+        value_name = "N"
+    )]
+    pub max_connections_per_ip: usize,
+
+    /// Most WebSockets one account holds open (tabs and devices together).
+    #[arg(
+        long,
+        env = "HEARTH_MAX_WEBSOCKETS_PER_USER",
+        default_value_t = 20,
+        value_name = "N"
+    )]
+    pub max_websockets_per_user: usize,
+
+    /// A client must send its request headers within this time.
+    #[arg(
+        long,
+        env = "HEARTH_HEADER_TIMEOUT",
+        default_value = "30s",
+        value_name = "DURATION"
+    )]
+    pub header_timeout: String,
+
+    /// A client must send a request body within this time.
+    #[arg(
+        long,
+        env = "HEARTH_BODY_TIMEOUT",
+        default_value = "10s",
+        value_name = "DURATION"
+    )]
+    pub body_timeout: String,
+
+    /// Accounts one client address may register per hour, on average.
+    #[arg(
+        long,
+        env = "HEARTH_REGISTER_PER_HOUR",
+        default_value_t = 30,
+        value_name = "N"
+    )]
+    pub register_per_hour: u32,
+
+    /// Accounts one client address may register in a burst.
+    #[arg(
+        long,
+        env = "HEARTH_REGISTER_BURST",
+        default_value_t = 10,
+        value_name = "N"
+    )]
+    pub register_burst: u32,
+
+    /// Password checks (login, registration) running or waiting at once;
+    /// beyond it requests are refused with 429 instead of queueing.
+    #[arg(
+        long,
+        env = "HEARTH_HASH_QUEUE",
+        default_value_t = 32,
+        value_name = "N"
+    )]
+    pub hash_queue: usize,
+
+    /// Heavy reads (history pages, polls, catch-up pages) per second one user
+    /// may make on average.
+    #[arg(long, env = "HEARTH_READ_RATE", default_value_t = 10, value_name = "N")]
+    pub read_rate: u32,
+
+    /// Heavy reads one user may make in a burst.
+    #[arg(
+        long,
+        env = "HEARTH_READ_BURST",
+        default_value_t = 60,
+        value_name = "N"
+    )]
+    pub read_burst: u32,
 
     /// Bearer token for /metrics; without it /metrics answers loopback clients only.
     #[arg(

@@ -1,6 +1,7 @@
 //! The validated configuration, built from [`crate::cli::ServeArgs`].
 
 use crate::cli::ServeArgs;
+use crate::limits::TrustedProxies;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,35 @@ impl WsSettings {
     }
 }
 
+/// Limits against floods and slow clients (docs/SECURITY.md).
+#[derive(Debug, Clone)]
+pub struct LimitSettings {
+    /// Reverse proxies whose forwarding headers are believed.
+    pub trusted_proxies: TrustedProxies,
+    /// Loopback clients skip the per-address limits.
+    pub loopback_exempt: bool,
+    /// Most connections in all (`None`: derived from the open-file limit).
+    pub max_connections: Option<usize>,
+    /// Most connections per client address.
+    pub max_connections_per_ip: usize,
+    /// Most WebSockets per account.
+    pub max_websockets_per_user: usize,
+    /// Deadline for a request's headers.
+    pub header_timeout: Duration,
+    /// Deadline for a request's body.
+    pub body_timeout: Duration,
+    /// Registrations per client address per hour.
+    pub register_per_hour: NonZeroU32,
+    /// Registrations per client address in a burst.
+    pub register_burst: NonZeroU32,
+    /// Password checks running or waiting at once.
+    pub hash_queue: usize,
+    /// Heavy reads per user per second.
+    pub read_rate: NonZeroU32,
+    /// Heavy reads per user in a burst.
+    pub read_burst: NonZeroU32,
+}
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -64,8 +94,8 @@ pub struct Config {
     pub ws: WsSettings,
     /// Token secret from the environment (else the database's).
     pub jwt_secret: Option<Vec<u8>>,
-    /// Trust X-Real-IP / X-Forwarded-For.
-    pub trust_proxy: bool,
+    /// Flood and slow-client limits.
+    pub limits: LimitSettings,
     /// Bearer token for /metrics.
     pub metrics_token: Option<String>,
 }
@@ -106,6 +136,29 @@ impl Config {
                 "--idle-timeout must be longer than --ping-interval".into(),
             ));
         }
+        let limits = LimitSettings {
+            trusted_proxies: TrustedProxies::parse(&args.trust_proxy).map_err(ConfigError)?,
+            loopback_exempt: args.loopback_exempt,
+            max_connections: match args.max_connections {
+                Some(0) => return Err(ConfigError("--max-connections must be at least 1".into())),
+                other => other,
+            },
+            max_connections_per_ip: positive(
+                args.max_connections_per_ip,
+                "max-connections-per-ip",
+            )?,
+            max_websockets_per_user: positive(
+                args.max_websockets_per_user,
+                "max-websockets-per-user",
+            )?,
+            header_timeout: duration(&args.header_timeout, "header-timeout")?,
+            body_timeout: duration(&args.body_timeout, "body-timeout")?,
+            register_per_hour: nonzero(args.register_per_hour, "register-per-hour")?,
+            register_burst: nonzero(args.register_burst, "register-burst")?,
+            hash_queue: positive(args.hash_queue, "hash-queue")?,
+            read_rate: nonzero(args.read_rate, "read-rate")?,
+            read_burst: nonzero(args.read_burst, "read-burst")?,
+        };
         Ok(Self {
             bind,
             bind_explicit,
@@ -124,7 +177,7 @@ impl Config {
             websocket: args.websocket,
             ws,
             jwt_secret,
-            trust_proxy: args.trust_proxy,
+            limits,
             metrics_token: args.metrics_token.filter(|t| !t.is_empty()),
         })
     }
@@ -143,6 +196,13 @@ fn parse_bind(raw: &str) -> Result<SocketAddr, ConfigError> {
         .map_err(|_| bad())?
         .next()
         .ok_or_else(bad)
+}
+
+fn positive(v: usize, name: &str) -> Result<usize, ConfigError> {
+    if v == 0 {
+        return Err(ConfigError(format!("--{name} must be at least 1")));
+    }
+    Ok(v)
 }
 
 fn duration(raw: &str, name: &str) -> Result<Duration, ConfigError> {
@@ -179,14 +239,15 @@ pub fn prepare_data_dir(dir: &Path) -> Result<(), ConfigError> {
         ))
     })?;
     let probe = dir.join(".hearth-write-test");
-    std::fs::write(&probe, b"ok")
-        .and_then(|()| std::fs::remove_file(&probe))
-        .map_err(|e| {
-            ConfigError(format!(
-                "the data directory {} is not writable: {e}",
-                dir.display()
-            ))
-        })
+    let written = std::fs::write(&probe, b"ok");
+    // Removed whatever happened: a full disk creates the file, then fails the write.
+    let removed = std::fs::remove_file(&probe);
+    written.and(removed).map_err(|e| {
+        ConfigError(format!(
+            "the data directory {} is not writable: {e}",
+            dir.display()
+        ))
+    })
 }
 
 #[cfg(test)]

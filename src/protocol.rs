@@ -72,6 +72,16 @@ pub enum ServerFrame<'a> {
         online: Online,
         /// Newest message id at connect time.
         last_id: i64,
+        /// The `after` cursor given was above every stored message (another
+        /// timeline): it was ignored, and the client must drop its cache.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        reset: bool,
+    },
+    /// Answer to a `sync` whose cursor is above every stored message: drop
+    /// the cache; the stream continues after `last_id`.
+    Reset {
+        /// Newest message id.
+        last_id: i64,
     },
     /// A stored message.
     Message {

@@ -56,29 +56,39 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
+/// The first Ctrl-C or SIGTERM stops the server in order; a second one,
+/// while that is under way, exits at once (what a person pressing Ctrl-C
+/// again expects).
 async fn stop_on_signal(stop: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
+    if let Err(e) = next_signal().await {
+        tracing::error!(error = %e, "cannot listen for signals");
+        return;
+    }
+    tracing::info!(
+        "shutting down: closing connections and committing queued writes (Ctrl-C again to exit now)"
+    );
+    stop.cancel();
+    if next_signal().await.is_ok() {
+        eprintln!("hearth: interrupted again, exiting without waiting");
+        std::process::exit(130);
+    }
+}
+
+/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM.
+async fn next_signal() -> std::io::Result<()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot listen for SIGTERM");
-                    let _ = ctrl_c.await;
-                    stop.cancel();
-                    return;
-                }
-            };
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
         tokio::select! {
-            _ = ctrl_c => {}
+            _ = int.recv() => {}
             _ = term.recv() => {}
         }
+        Ok(())
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutting down: closing connections and committing queued writes");
-    stop.cancel();
+    tokio::signal::ctrl_c().await
 }
 
 /// Each password hash allocates a 19 MiB work area. glibc raises its mmap

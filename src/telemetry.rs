@@ -23,6 +23,10 @@ pub mod names {
     pub const SLOW_CLOSES: &str = "hearth_ws_slow_closes_total";
     /// Counter: sends refused by the rate limit.
     pub const RATE_LIMITED: &str = "hearth_rate_limited_total";
+    /// Counter: connections or WebSocket upgrades refused by a cap.
+    pub const CONNECTIONS_REFUSED: &str = "hearth_connections_refused_total";
+    /// Counter: reads refused or paced by the per-user read budget.
+    pub const READS_LIMITED: &str = "hearth_reads_limited_total";
     /// Counter: requests refused for a bad or missing token or password.
     pub const AUTH_FAILURES: &str = "hearth_auth_failures_total";
     /// Histogram: seconds per write transaction (group commit).

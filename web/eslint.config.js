@@ -48,7 +48,7 @@ export default defineConfig([
     rules: { '@typescript-eslint/no-unused-vars': 'off' },
   },
   {
-    files: ['tests/e2e/**', '*.config.{js,ts}'],
+    files: ['tests/e2e/**', 'scripts/**', '*.config.{js,ts}'],
     languageOptions: { globals: { ...globals.node } },
   },
 ])

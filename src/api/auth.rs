@@ -1,6 +1,6 @@
-//! `/api/auth/*`: register, login, me.
+//! `/api/auth/*`: register, login, logout, me.
 
-use super::{ApiError, authorization, client_ip, content_length, extract, respond, with_state};
+use super::{ApiError, authorization, content_length, extract, limit_key, respond, with_state};
 use crate::app::AppState;
 use crate::server::ClientAddr;
 use futures_util::Stream;
@@ -22,8 +22,11 @@ pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .and(warp::post())
         .and(with_state(state.clone()))
         .and(warp::header::headers_cloned())
+        .and(warp::ext::optional::<ClientAddr>())
         .and(warp::body::stream())
-        .then(|state, headers, body| async move { respond(register(state, headers, body).await) });
+        .then(|state, headers, peer, body| async move {
+            respond(register(state, headers, peer, body).await)
+        });
     let login = warp::path!("api" / "auth" / "login")
         .and(warp::post())
         .and(with_state(state.clone()))
@@ -33,21 +36,39 @@ pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .then(|state, headers, peer, body| async move {
             respond(login(state, headers, peer, body).await)
         });
+    let logout = warp::path!("api" / "auth" / "logout")
+        .and(warp::post())
+        .and(with_state(state.clone()))
+        .and(warp::header::headers_cloned())
+        .then(|state, headers| async move { respond(logout(state, headers).await) });
     let me = warp::path!("api" / "auth" / "me")
         .and(warp::get())
         .and(with_state(state))
         .and(warp::header::headers_cloned())
         .then(|state, headers| async move { respond(me(state, headers).await) });
-    register.or(login).unify().or(me).unify().boxed()
+    register
+        .or(login)
+        .unify()
+        .or(logout)
+        .unify()
+        .or(me)
+        .unify()
+        .boxed()
 }
 
 async fn register(
     state: Arc<AppState>,
     headers: HeaderMap,
+    peer: Option<ClientAddr>,
     body: impl Stream<Item = Result<impl Buf, warp::Error>>,
 ) -> Result<Response, ApiError> {
-    let creds: Credentials = extract::json(content_length(&headers), body).await?;
-    let session = state.auth.register(&creds.username, creds.password).await?;
+    let deadline = state.config.limits.body_timeout;
+    let creds: Credentials = extract::json(content_length(&headers), body, deadline).await?;
+    let addr = limit_key(&state, &headers, peer);
+    let session = state
+        .auth
+        .register(&creds.username, creds.password, addr)
+        .await?;
     Ok(warp::reply::with_status(warp::reply::json(&session), StatusCode::CREATED).into_response())
 }
 
@@ -57,13 +78,22 @@ async fn login(
     peer: Option<ClientAddr>,
     body: impl Stream<Item = Result<impl Buf, warp::Error>>,
 ) -> Result<Response, ApiError> {
-    let creds: Credentials = extract::json(content_length(&headers), body).await?;
-    let addr = client_ip(&state, &headers, peer);
+    let deadline = state.config.limits.body_timeout;
+    let creds: Credentials = extract::json(content_length(&headers), body, deadline).await?;
+    let addr = limit_key(&state, &headers, peer);
     let session = state
         .auth
         .login(&creds.username, creds.password, addr)
         .await?;
     Ok(warp::reply::json(&session).into_response())
+}
+
+/// Revokes the presented token and closes the sockets opened with it (4001).
+async fn logout(state: Arc<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let user = state.auth.authenticate_header(authorization(&headers))?;
+    state.auth.logout(&user).await?;
+    state.registry.stop_session(user.id, &user.session_id);
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn me(state: Arc<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {

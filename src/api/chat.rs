@@ -3,6 +3,7 @@
 use super::{ApiError, authorization, content_length, extract, raw_query, respond, with_state};
 use crate::app::AppState;
 use crate::store::LOBBY;
+use crate::telemetry::names;
 use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::json;
@@ -73,12 +74,23 @@ pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
+/// Charges one heavy read to `user_id`'s budget.
+fn charge_read(state: &AppState, user_id: i64) -> Result<(), ApiError> {
+    state.reads.check(&user_id).map_err(|wait| {
+        metrics::counter!(names::READS_LIMITED).increment(1);
+        ApiError::rate_limited(
+            "读取过于频繁，请稍后再试 (too many reads, retry later)",
+            wait,
+        )
+    })
+}
+
 async fn history(
     state: Arc<AppState>,
     headers: HeaderMap,
     query: String,
 ) -> Result<Response, ApiError> {
-    state.auth.authenticate_header(authorization(&headers))?;
+    let user = state.auth.authenticate_header(authorization(&headers))?;
     let q: HistoryQuery = extract::query(&query)?;
     let limit = q.limit.unwrap_or(DEFAULT_HISTORY_LIMIT);
     if !(1..=MAX_HISTORY_LIMIT).contains(&limit) {
@@ -86,6 +98,7 @@ async fn history(
             "limit must be 1–{MAX_HISTORY_LIMIT}"
         )));
     }
+    charge_read(&state, user.id)?;
     let page = state.store.reader().history(LOBBY, q.before, limit).await?;
     Ok(
         warp::reply::json(&json!({ "messages": page.messages, "has_more": page.has_more }))
@@ -99,7 +112,8 @@ async fn send(
     body: impl Stream<Item = Result<impl Buf, warp::Error>>,
 ) -> Result<Response, ApiError> {
     let user = state.auth.authenticate_header(authorization(&headers))?;
-    let req: SendBody = extract::json(content_length(&headers), body).await?;
+    let deadline = state.config.limits.body_timeout;
+    let req: SendBody = extract::json(content_length(&headers), body, deadline).await?;
     let stored = state
         .chat
         .send(
@@ -125,7 +139,19 @@ async fn poll(
     let user = state.auth.authenticate_header(authorization(&headers))?;
     state.hub.presence().polled(user.id, &user.username);
     let q: PollQuery = extract::query(&query)?;
+    charge_read(&state, user.id)?;
     let after = q.after_id.unwrap_or(0).max(0);
+    // A cursor above the newest message comes from another timeline (a
+    // restored backup, a rolled-back database): say so, and hand out the head.
+    if after > state.hub.head() {
+        let head = state.store.reader().head(LOBBY).await?;
+        if after > head {
+            return Ok(warp::reply::json(&json!({
+                "messages": [], "has_more": false, "last_id": head, "reset": true
+            }))
+            .into_response());
+        }
+    }
     let page = state
         .store
         .reader()

@@ -57,6 +57,11 @@ impl ApiError {
         )
     }
 
+    /// 408: the request did not arrive in time (the connection is closed).
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::REQUEST_TIMEOUT, "timeout", message)
+    }
+
     /// 409: a unique value is taken.
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "conflict", message)
@@ -75,6 +80,14 @@ impl ApiError {
         }
     }
 
+    /// 429 with another code (e.g. `busy`): slow down; retry after `wait`.
+    pub fn too_many(code: &'static str, message: impl Into<String>, wait: Duration) -> Self {
+        Self {
+            retry_after: Some(wait),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+        }
+    }
+
     /// 500: a fault of ours; the detail is logged, not sent.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
@@ -88,6 +101,14 @@ impl ApiError {
     /// 503: not available now.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    /// 503 that says when to try again.
+    pub fn unavailable_for(message: impl Into<String>, wait: Duration) -> Self {
+        Self {
+            retry_after: Some(wait),
+            ..Self::unavailable(message)
+        }
     }
 
     /// The status code.
@@ -119,7 +140,11 @@ impl From<AuthError> for ApiError {
             AuthError::BadCredentials | AuthError::InvalidToken => {
                 Self::unauthorized(e.to_string())
             }
-            AuthError::Throttled(wait) => Self::rate_limited(e.to_string(), wait),
+            AuthError::Throttled(wait) | AuthError::RegistrationThrottled(wait) => {
+                Self::rate_limited(e.to_string(), wait)
+            }
+            AuthError::Busy => Self::too_many("busy", e.to_string(), Duration::from_secs(1)),
+            AuthError::Unavailable(_) => StoreError::Unavailable(String::new()).into(),
             AuthError::Internal(detail) => Self::internal(detail),
         }
     }
@@ -139,6 +164,11 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Closed => Self::unavailable("the server is shutting down"),
+            // Logged (rate-limited) by the writer; nothing was stored.
+            StoreError::Unavailable(_) => Self::unavailable_for(
+                "暂时无法保存，请稍后用同一 client_id 重试 (could not store now: retry with the same client_id)",
+                Duration::from_secs(1),
+            ),
             other => Self::internal(other),
         }
     }

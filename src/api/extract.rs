@@ -5,12 +5,35 @@ use super::ApiError;
 use bytes::{Buf, BufMut, BytesMut};
 use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
+use std::time::Duration;
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 16 * 1024;
 
-/// Reads a JSON body of at most [`MAX_BODY`] bytes (chunked bodies included).
-pub async fn json<T, S, B>(content_length: Option<u64>, body: S) -> Result<T, ApiError>
+/// Reads a JSON body of at most [`MAX_BODY`] bytes (chunked bodies
+/// included) that must arrive whole within `deadline`: a body that trickles
+/// in would otherwise hold the connection for as long as the client likes.
+pub async fn json<T, S, B>(
+    content_length: Option<u64>,
+    body: S,
+    deadline: Duration,
+) -> Result<T, ApiError>
+where
+    T: DeserializeOwned,
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    tokio::time::timeout(deadline, read_json(content_length, body))
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::timeout(format!(
+                "the request body did not arrive within {} s",
+                deadline.as_secs_f32()
+            )))
+        })
+}
+
+async fn read_json<T, S, B>(content_length: Option<u64>, body: S) -> Result<T, ApiError>
 where
     T: DeserializeOwned,
     S: Stream<Item = Result<B, warp::Error>>,

@@ -12,9 +12,9 @@ pub use error::{ApiError, respond};
 pub use extract::MAX_BODY;
 
 use crate::app::AppState;
+use crate::limits::{AddrKey, client_ip};
 use crate::server::ClientAddr;
 use std::convert::Infallible;
-use std::net::IpAddr;
 use std::sync::Arc;
 use warp::filters::BoxedFilter;
 use warp::http::header::{self, HeaderMap, HeaderValue};
@@ -22,9 +22,11 @@ use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
 /// Content Security Policy of every answer: scripts only from this origin,
-/// WebSocket to it, nothing framed. Element Plus needs inline styles.
+/// connections (fetch and WebSocket: CSP 3 lets `'self'` match `ws:`/`wss:`
+/// on the page's own host) only to it, nothing framed. Element Plus needs
+/// inline styles.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-    img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' ws: wss:; \
+    img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; \
     object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'";
 
 /// Every route of the server.
@@ -68,6 +70,7 @@ const API_PATHS: &[(&str, &str)] = &[
     ("/api/auth/register", "POST"),
     ("/api/auth/login", "POST"),
     ("/api/auth/me", "GET"),
+    ("/api/auth/logout", "POST"),
     ("/api/chat/messages", "GET, POST"),
     ("/api/chat/messages/new", "GET"),
     ("/api/chat/online-users", "GET"),
@@ -118,21 +121,17 @@ fn raw_query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
     warp::query::raw().or(warp::any().map(String::new)).unify()
 }
 
-/// The client's address: the peer, or with `--trust-proxy` the address a
-/// reverse proxy put in `X-Real-IP` / `X-Forwarded-For`.
-fn client_ip(state: &AppState, headers: &HeaderMap, peer: Option<ClientAddr>) -> Option<IpAddr> {
-    if state.config.trust_proxy {
-        let forwarded = headers
-            .get("x-real-ip")
-            .or_else(|| headers.get("x-forwarded-for"))
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if forwarded.is_some() {
-            return forwarded;
-        }
-    }
-    peer.map(|p| p.0.ip())
+/// The key per-address limits count this request under: the client's
+/// address (behind a trusted proxy, the one it forwarded), or `None` when it
+/// is exempt (loopback, unless `--loopback-exempt false`).
+pub(crate) fn limit_key(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<ClientAddr>,
+) -> Option<AddrKey> {
+    let limits = &state.config.limits;
+    let ip = client_ip(&limits.trusted_proxies, headers, peer?.0.ip());
+    (!(limits.loopback_exempt && ip.is_loopback())).then(|| AddrKey::of(ip))
 }
 
 /// The declared `Content-Length`, if it parses.

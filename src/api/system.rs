@@ -7,6 +7,7 @@ use crate::server::ClientAddr;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
+use subtle::ConstantTimeEq;
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderMap, HeaderValue, StatusCode, header::CONTENT_TYPE};
@@ -17,7 +18,9 @@ pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(with_state(state.clone()))
         .then(|state: Arc<AppState>| async move {
-            match tokio::time::timeout(Duration::from_secs(2), state.store.reader().ping()).await {
+            // Reads answer and the writer can take the lock (and, after a
+            // failed write, grow the file): a locked or full database is 503.
+            match tokio::time::timeout(Duration::from_secs(2), state.store.health()).await {
                 Ok(Ok(())) => warp::reply::json(&json!({ "status": "ok" })).into_response(),
                 Ok(Err(e)) => ApiError::unavailable(format!("database: {e}")).into_response(),
                 Err(_) => ApiError::unavailable("database did not answer in time").into_response(),
@@ -58,8 +61,11 @@ fn metrics(
 ) -> Result<Response, ApiError> {
     match &state.config.metrics_token {
         Some(token) => {
-            let given = authorization(headers).and_then(|h| h.strip_prefix("Bearer "));
-            if given != Some(token.as_str()) {
+            let given = authorization(headers)
+                .and_then(|h| h.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            // Constant time: the comparison must not tell how much of a guess was right.
+            if !bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
                 return Err(ApiError::unauthorized(
                     "metrics need the bearer token set by --metrics-token",
                 ));

@@ -7,10 +7,11 @@ pub mod throttle;
 pub mod token;
 
 use crate::domain::{Password, Username, ValidationError};
+use crate::limits::{AddrKey, RegistrationLimiter};
 use crate::store::{Store, StoreError, User};
 use crate::telemetry::names;
+use password::{HashError, Hasher};
 use revocation::Revocations;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use throttle::{LoginThrottle, Policy};
@@ -23,6 +24,8 @@ pub struct AuthUser {
     pub id: i64,
     /// Username when the token was issued.
     pub username: Arc<str>,
+    /// The login session this token belongs to (revoked by logout).
+    pub session_id: Arc<str>,
     /// Token issue time, Unix seconds (a password reset revokes older ones).
     pub issued_at: u64,
     /// Token expiry, Unix seconds (a WebSocket is closed with 4001 then).
@@ -44,18 +47,27 @@ pub enum AuthError {
     /// A field failed validation.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
-    /// The username is taken (in any letter case).
+    /// The username (or one that looks the same) is taken.
     #[error("用户名已被占用 (username is taken)")]
     UsernameTaken,
     /// Unknown user or wrong password: deliberately the same error.
     #[error("用户名或密码错误 (wrong username or password)")]
     BadCredentials,
-    /// Too many failed logins; retry after the duration.
+    /// Too many login attempts for this account or address; retry after the duration.
     #[error("登录尝试过多，请稍后再试 (too many attempts, retry later)")]
     Throttled(Duration),
-    /// Missing, malformed, expired or foreign token.
+    /// Too many registrations from this address; retry after the duration.
+    #[error("注册过于频繁，请稍后再试 (too many registrations from this address)")]
+    RegistrationThrottled(Duration),
+    /// The password-check queue is full.
+    #[error("服务器繁忙，请稍后再试 (the server is busy checking passwords)")]
+    Busy,
+    /// Missing, malformed, expired, revoked or foreign token.
     #[error("未授权：令牌无效或已过期 (invalid or expired token)")]
     InvalidToken,
+    /// The database cannot store this now (locked, full): retry later.
+    #[error("the database cannot store this now: {0}")]
+    Unavailable(String),
     /// Storage or hashing failed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -65,86 +77,158 @@ impl From<StoreError> for AuthError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict => Self::UsernameTaken,
+            StoreError::Unavailable(m) => Self::Unavailable(m),
             other => Self::Internal(other.to_string()),
         }
     }
 }
 
+impl From<HashError> for AuthError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => Self::Busy,
+            HashError::Failed(detail) => Self::Internal(detail),
+        }
+    }
+}
+
+/// Limits of the auth layer (from the configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct AuthLimits {
+    /// Token lifetime.
+    pub token_lifetime: Duration,
+    /// Password checks running or waiting at once.
+    pub hash_queue: usize,
+    /// Registrations per client address per hour.
+    pub register_per_hour: std::num::NonZeroU32,
+    /// Registrations per client address in a burst.
+    pub register_burst: std::num::NonZeroU32,
+}
+
+/// Login attempts per account: five, then waits of 1 s, 2 s, 4 s … up to 15 min.
+pub const ACCOUNT_POLICY: Policy = Policy {
+    free_attempts: 5,
+    base: Duration::from_secs(1),
+    max: Duration::from_secs(15 * 60),
+};
+
+/// Login attempts per address: many people may share one (NAT), so more slack.
+pub const ADDRESS_POLICY: Policy = Policy {
+    free_attempts: 20,
+    base: Duration::from_secs(1),
+    max: Duration::from_secs(15 * 60),
+};
+
+/// Throttle key shared by every name that cannot exist.
+const INVALID_NAME_KEY: &str = "\u{0}invalid";
+
 /// Registration, login and token checks.
 pub struct AuthService {
     store: Store,
     tokens: TokenKeys,
+    hasher: Hasher,
     accounts: LoginThrottle,
     addresses: LoginThrottle,
+    registrations: RegistrationLimiter,
     revocations: Revocations,
 }
 
 impl AuthService {
-    /// Tokens signed with `secret`, valid for `token_lifetime`.
-    pub fn new(store: Store, secret: &[u8], token_lifetime: Duration) -> Self {
+    /// Tokens signed with `secret`; limits from `limits`.
+    pub fn new(store: Store, secret: &[u8], limits: AuthLimits) -> Self {
         Self {
             store,
-            tokens: TokenKeys::new(secret, token_lifetime),
-            accounts: LoginThrottle::new(Policy {
-                free_failures: 5,
-                base: Duration::from_secs(1),
-                max: Duration::from_secs(15 * 60),
-            }),
-            // Many people may share one address (NAT), so it gets more slack.
-            addresses: LoginThrottle::new(Policy {
-                free_failures: 20,
-                base: Duration::from_secs(1),
-                max: Duration::from_secs(15 * 60),
-            }),
+            tokens: TokenKeys::new(secret, limits.token_lifetime),
+            hasher: Hasher::new(limits.hash_queue),
+            accounts: LoginThrottle::new(ACCOUNT_POLICY),
+            addresses: LoginThrottle::new(ADDRESS_POLICY),
+            registrations: RegistrationLimiter::per_hour(
+                limits.register_per_hour,
+                limits.register_burst,
+            ),
             revocations: Revocations::default(),
         }
     }
 
-    /// Creates an account and logs it in.
+    /// Frees rate-limit state of idle addresses (call periodically).
+    pub fn sweep(&self) {
+        self.registrations.sweep();
+    }
+
+    /// argon2 runs so far (for tests: how many guesses reached the hash).
+    pub fn password_checks(&self) -> u64 {
+        self.hasher.runs()
+    }
+
+    /// Creates an account and logs it in. `addr` is the client's address
+    /// (`None` when exempt from per-address limits).
     pub async fn register(
         &self,
         username: &str,
         password: String,
+        addr: Option<AddrKey>,
     ) -> Result<LoginSession, AuthError> {
         let username = Username::parse(username)?;
         let password = Password::parse(password)?;
-        let hash = password::hash(password.expose().to_owned())
-            .await
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        if let Some(addr) = addr {
+            self.registrations
+                .check(&addr)
+                .map_err(AuthError::RegistrationThrottled)?;
+        }
+        // A taken name costs no hash (the writer checks again, atomically).
+        if self.store.reader().name_key_taken(username.key()).await? {
+            return Err(AuthError::UsernameTaken);
+        }
+        let hash = self.hasher.hash(password.expose().to_owned()).await?;
         let user = self.store.create_user(&username, hash).await?;
         tracing::info!(user = %user.username, id = user.id, "account created");
         self.session_for(user, 0)
     }
 
-    /// Checks a username and password; throttled per account and per address.
+    /// Checks a username and password, throttled per account (its canonical
+    /// name) and per address. The attempt counts before the hash runs.
     pub async fn login(
         &self,
         username: &str,
         password: String,
-        addr: Option<IpAddr>,
+        addr: Option<AddrKey>,
     ) -> Result<LoginSession, AuthError> {
-        let account_key = username.trim().to_lowercase();
-        let addr_key = addr.map(|a| a.to_string());
-        let wait = [
-            self.accounts.check(&account_key),
-            addr_key
-                .as_deref()
-                .map_or(Ok(()), |k| self.addresses.check(k)),
-        ];
-        if let Some(wait) = wait.into_iter().filter_map(Result::err).max() {
+        let name = Username::parse(username).ok();
+        let account_key = name
+            .as_ref()
+            .map_or_else(|| INVALID_NAME_KEY.to_owned(), |n| n.key().to_owned());
+        let address_key = addr.map(|a| a.to_string());
+        let throttled = |wait| {
             metrics::counter!(names::AUTH_FAILURES).increment(1);
-            return Err(AuthError::Throttled(wait));
-        }
+            AuthError::Throttled(wait)
+        };
+        let account = self.accounts.begin(&account_key).map_err(throttled)?;
+        let address = match &address_key {
+            Some(key) => match self.addresses.begin(key) {
+                Ok(attempt) => Some(attempt),
+                Err(wait) => {
+                    account.refund();
+                    return Err(throttled(wait));
+                }
+            },
+            None => None,
+        };
         // Names that cannot exist and over-long passwords still cost one hash,
         // so timing does not tell them apart from a wrong password.
-        let creds = match Username::parse(username) {
-            Ok(name) => {
-                self.store
-                    .reader()
-                    .credentials(name.as_str().to_owned())
-                    .await?
-            }
-            Err(_) => None,
+        let creds = match &name {
+            Some(name) => match self
+                .store
+                .reader()
+                .credentials(name.as_str().to_owned())
+                .await
+            {
+                Ok(creds) => creds,
+                Err(e) => {
+                    refund(account, address);
+                    return Err(e.into());
+                }
+            },
+            None => None,
         };
         let password = if password.chars().count() > Password::MAX_CHARS {
             String::new()
@@ -152,23 +236,37 @@ impl AuthService {
             password
         };
         let phc = creds.as_ref().map(|c| c.password_hash.clone());
-        let ok = password::verify(password, phc)
-            .await
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let ok = match self.hasher.verify(password, phc).await {
+            Ok(ok) => ok,
+            Err(e) => {
+                refund(account, address);
+                return Err(e.into());
+            }
+        };
         match creds {
             Some(creds) if ok => {
-                self.accounts.succeed(&account_key);
+                account.succeed();
+                if let Some(a) = address {
+                    a.refund();
+                }
                 self.session_for(creds.user, creds.tokens_valid_after)
             }
             _ => {
-                self.accounts.fail(&account_key);
-                if let Some(k) = &addr_key {
-                    self.addresses.fail(k);
-                }
                 metrics::counter!(names::AUTH_FAILURES).increment(1);
                 Err(AuthError::BadCredentials)
             }
         }
+    }
+
+    /// Signs a token out for good: its session is revoked (here at once, on
+    /// other processes at their next refresh).
+    pub async fn logout(&self, user: &AuthUser) -> Result<(), AuthError> {
+        self.store
+            .revoke_session(user.session_id.to_string(), user.id, user.expires_at)
+            .await?;
+        self.revocations.revoke_session(&user.session_id);
+        tracing::info!(user = %user.username, "signed out");
+        Ok(())
     }
 
     /// Checks a bearer token.
@@ -178,9 +276,21 @@ impl AuthService {
             AuthError::InvalidToken
         })?;
         let id = claims.sub.parse().map_err(|_| AuthError::InvalidToken)?;
+        // Tokens from before logout existed carry no session id: their
+        // signature names them just as uniquely.
+        let session_id = claims.sid.map_or_else(
+            || {
+                Arc::from(format!(
+                    "sig:{}",
+                    token.rsplit('.').next().unwrap_or_default()
+                ))
+            },
+            Arc::from,
+        );
         let user = AuthUser {
             id,
             username: Arc::from(claims.name),
+            session_id,
             issued_at: claims.iat,
             expires_at: claims.exp,
         };
@@ -191,17 +301,20 @@ impl AuthService {
         Ok(user)
     }
 
-    /// Whether the user's password was reset after this token was issued.
+    /// Whether this token was signed out, or issued before a password reset.
     pub fn is_revoked(&self, user: &AuthUser) -> bool {
-        self.revocations.is_revoked(user.id, user.issued_at)
+        self.revocations
+            .is_revoked(user.id, user.issued_at, &user.session_id)
     }
 
-    /// Re-reads the password-reset stamps (`hearth user reset-password` writes
-    /// them from another process).
-    pub async fn refresh_revocations(&self) -> Result<(), StoreError> {
-        let stamps = self.store.reader().token_stamps().await?;
-        self.revocations.replace(stamps);
-        Ok(())
+    /// Re-reads the password-reset stamps and signed-out sessions
+    /// (`hearth user reset-password` writes from another process). True when
+    /// something new was revoked.
+    pub async fn refresh_revocations(&self) -> Result<bool, StoreError> {
+        let reader = self.store.reader();
+        let stamps = reader.token_stamps().await?;
+        let sessions = reader.revoked_sessions().await?;
+        Ok(self.revocations.replace(stamps, sessions))
     }
 
     /// Checks an `Authorization` header value (`Bearer <token>`).
@@ -225,5 +338,13 @@ impl AuthService {
             .issue(user.id, &user.username, not_before)
             .map_err(|e| AuthError::Internal(e.to_string()))?;
         Ok(LoginSession { token, user })
+    }
+}
+
+/// Takes back the attempts of a check that never ran.
+fn refund(account: throttle::Attempt<'_>, address: Option<throttle::Attempt<'_>>) {
+    account.refund();
+    if let Some(a) = address {
+        a.refund();
     }
 }

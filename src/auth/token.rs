@@ -16,6 +16,10 @@ pub struct Claims {
     pub iat: u64,
     /// Expires at, Unix seconds.
     pub exp: u64,
+    /// The login session (revoked by logout). Absent in tokens issued before
+    /// sessions existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// Signs and checks tokens with one secret.
@@ -53,6 +57,7 @@ impl TokenKeys {
             name: username.to_owned(),
             iat,
             exp: iat + self.lifetime.as_secs(),
+            sid: Some(uuid::Uuid::new_v4().simple().to_string()),
         };
         Ok(encode(
             &Header::new(Algorithm::HS256),
@@ -79,6 +84,8 @@ mod tests {
         let t = keys.issue(42, "alice", 0).unwrap();
         let c = keys.verify(&t).unwrap();
         assert_eq!((c.sub.as_str(), c.name.as_str()), ("42", "alice"));
+        let again = keys.verify(&keys.issue(42, "alice", 0).unwrap()).unwrap();
+        assert_ne!(c.sid, again.sid, "every login is its own session");
         let other = TokenKeys::new(&[8u8; 32], Duration::from_secs(60));
         assert!(other.verify(&t).is_none());
         assert!(keys.verify("garbage").is_none());

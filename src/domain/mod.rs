@@ -9,7 +9,7 @@ mod username;
 pub use client_id::ClientId;
 pub use message_body::MessageBody;
 pub use password::Password;
-pub use username::Username;
+pub use username::{Username, name_key};
 
 /// Why a user-supplied value was refused; the text is shown to the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,6 +5,7 @@
 //! it never silently loses a message.
 
 mod origin;
+pub mod registry;
 pub mod upgrade;
 mod write;
 
@@ -12,10 +13,14 @@ use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::chat::ChatError;
 use crate::hub::{Event, PRESENCE_LIST_CAP, Presence};
+use crate::limits::ConnectionSlot;
 use crate::protocol::{ClientFrame, OnlineUser, ServerFrame, close};
-use crate::store::LOBBY;
+use crate::server::ConnectionTicket;
+use crate::store::{LOBBY, StoreError};
 use crate::telemetry::names;
 use futures_util::{SinkExt, StreamExt};
+use registry::Registration;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpStream;
@@ -38,12 +43,23 @@ const ABUSE_WINDOW: Duration = Duration::from_secs(10);
 /// How long a closing handshake may take before the socket is just dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// What a session holds for as long as it lives: its place among the
+/// account's sessions and its connection slots under the caps.
+pub struct Held {
+    /// Place in the session registry (its token stops the session).
+    pub registration: Registration,
+    /// The WebSocket's slot under the connection cap.
+    pub websocket: ConnectionSlot,
+    /// The TCP connection's slot, taken over from the HTTP connection.
+    pub tcp: Option<ConnectionTicket>,
+}
+
 /// How a session ends.
 enum End {
     /// The peer closed or the socket failed.
     Gone,
     /// Close with this code and reason.
-    Close(u16, &'static str),
+    Close(u16, Cow<'static, str>),
     /// The socket is stuck: drop it without a closing handshake.
     Stuck,
 }
@@ -76,6 +92,7 @@ struct Session {
     ws: Socket,
     state: Arc<AppState>,
     user: AuthUser,
+    held: Held,
     /// Id of the newest message written to this client.
     last_sent: i64,
     strikes: WindowCounter,
@@ -85,26 +102,37 @@ struct Session {
 }
 
 /// Serves one upgraded connection until it ends.
-pub async fn run(ws: Socket, state: Arc<AppState>, user: AuthUser, after: Option<i64>) {
+pub async fn run(ws: Socket, state: Arc<AppState>, user: AuthUser, after: Option<i64>, held: Held) {
     state.stats.opened();
     let _online = Presence::join(&state.hub, user.id, &user.username);
     // Subscribe before anything is read, so nothing published from now on is missed.
     let (rx, head) = state.hub.subscribe();
+    let (after, reset) = match after {
+        Some(after) if beyond_head(&state, after, head).await => (None, true),
+        other => (other, false),
+    };
     let mut session = Session {
         ws,
         state,
         user,
+        held,
         last_sent: after.unwrap_or(head),
         strikes: WindowCounter::new(),
         pong_queued: false,
     };
-    let end = session.serve(rx, head, after.is_some()).await;
+    let end = session.serve(rx, head, after.is_some(), reset).await;
     session.finish(end).await;
     session.state.stats.closed();
 }
 
 impl Session {
-    async fn serve(&mut self, mut rx: broadcast::Receiver<Event>, head: i64, resume: bool) -> End {
+    async fn serve(
+        &mut self,
+        mut rx: broadcast::Receiver<Event>,
+        head: i64,
+        resume: bool,
+        reset: bool,
+    ) -> End {
         let hello = ServerFrame::Hello {
             user: OnlineUser {
                 id: self.user.id,
@@ -113,6 +141,7 @@ impl Session {
             epoch: self.state.store.epoch(),
             online: self.state.hub.presence().snapshot(PRESENCE_LIST_CAP),
             last_id: head,
+            reset,
         }
         .to_ws_frame();
         let mut batch = Batch::default();
@@ -124,7 +153,8 @@ impl Session {
             return end;
         }
         let settings = self.state.config.ws;
-        let shutdown = self.state.shutdown.clone();
+        // Cancelled on shutdown and when this session's token is revoked.
+        let stop = self.held.registration.stop.clone();
         // One timer for the ping, the read deadline and the token expiry:
         // each wake-up polls one timer instead of three, and a frame from the
         // client only stamps `last_seen` instead of moving a timer.
@@ -141,24 +171,29 @@ impl Session {
         tokio::pin!(timer);
         // Registered once: a fresh `cancelled()` per wake-up would lock the
         // token's waiter list twice per frame in every session.
-        let cancelled = shutdown.cancelled();
+        let cancelled = stop.cancelled();
         tokio::pin!(cancelled);
         loop {
             let step = tokio::select! {
                 biased;
-                () = &mut cancelled => return Box::pin(self.drain_for_shutdown(&mut rx)).await,
+                () = &mut cancelled => {
+                    if !self.state.shutdown.is_cancelled() {
+                        return End::Close(close::UNAUTHORIZED, Cow::Borrowed("signed out"));
+                    }
+                    return Box::pin(self.drain_for_shutdown(&mut rx)).await;
+                }
                 () = &mut timer => {
                     let now = Instant::now();
                     if now >= expires_at {
-                        return End::Close(close::UNAUTHORIZED, "token expired");
+                        return End::Close(close::UNAUTHORIZED, Cow::Borrowed("token expired"));
                     }
                     // Checked at each ping: a reset password ends its sessions
                     // within one ping interval.
                     if self.state.auth.is_revoked(&self.user) {
-                        return End::Close(close::UNAUTHORIZED, "signed out: password changed");
+                        return End::Close(close::UNAUTHORIZED, Cow::Borrowed("signed out: password changed"));
                     }
                     if now >= last_seen + settings.idle_timeout {
-                        return End::Close(close::GOING_AWAY, "no heartbeat");
+                        return End::Close(close::GOING_AWAY, Cow::Borrowed("no heartbeat"));
                     }
                     let pinged = if now >= next_ping {
                         next_ping = now + settings.ping_interval;
@@ -175,14 +210,17 @@ impl Session {
                         // Boxed: clients send rarely, and the send path's
                         // futures would otherwise enlarge every idle session.
                         Some(Ok(frame)) => Box::pin(self.on_frame(frame)).await,
-                        Some(Err(WsError::Capacity(_))) => Err(End::Close(close::TOO_LARGE, "frame too large (max 4096 bytes)")),
+                        Some(Err(WsError::Capacity(_))) => Err(End::Close(
+                            close::TOO_LARGE,
+                            Cow::Owned(format!("frame too large (max {} bytes)", settings.max_frame)),
+                        )),
                         Some(Err(_)) | None => Err(End::Gone),
                     }
                 }
                 event = rx.recv() => match event {
                     Ok(event) => self.forward(event, &mut rx).await,
                     Err(RecvError::Lagged(_)) => Box::pin(self.resync()).await,
-                    Err(RecvError::Closed) => Err(End::Close(close::GOING_AWAY, "server shutting down")),
+                    Err(RecvError::Closed) => Err(End::Close(close::GOING_AWAY, Cow::Borrowed("server shutting down"))),
                 },
             };
             if let Err(end) = step {
@@ -284,6 +322,9 @@ impl Session {
                     }
                     (count, count == CATCH_UP_PAGE)
                 } else {
+                    // Pages from the store come out of the user's read budget:
+                    // paced, not refused, since the server owes them.
+                    self.state.reads.wait(&self.user.id).await;
                     let page = match self
                         .state
                         .store
@@ -299,7 +340,7 @@ impl Session {
                             metrics::counter!(names::SLOW_CLOSES).increment(1);
                             return Err(End::Close(
                                 close::TOO_SLOW,
-                                "cannot catch up: reconnect and resume",
+                                Cow::Borrowed("cannot catch up: reconnect and resume"),
                             ));
                         }
                     };
@@ -358,10 +399,7 @@ impl Session {
                 self.send_now(WsMessage::Text(ServerFrame::Pong.to_json().into()))
                     .await
             }
-            ClientFrame::Sync { after } => {
-                self.last_sent = after.max(0);
-                self.catch_up().await
-            }
+            ClientFrame::Sync { after } => Box::pin(self.on_sync(after)).await,
             ClientFrame::Message {
                 content,
                 client_id,
@@ -402,7 +440,7 @@ impl Session {
             }
             Err(ChatError::RateLimited(wait)) => {
                 if self.strikes.hit(ABUSE_WINDOW, MAX_STRIKES) {
-                    return Err(End::Close(close::ABUSE, "rate limit abused"));
+                    return Err(End::Close(close::ABUSE, Cow::Borrowed("rate limit abused")));
                 }
                 let frame = ServerFrame::Error {
                     code: "rate_limited",
@@ -415,11 +453,42 @@ impl Session {
                 self.send_now(WsMessage::Text(frame.to_json().into())).await
             }
             Err(ChatError::Store(e)) => {
-                tracing::error!(error = %e, "message insert failed");
-                let msg = "could not store the message: retry with the same client_id";
-                self.send_error("internal", msg, Some(client_id)).await
+                // The writer logs database faults (rate-limited); log the rest.
+                if !matches!(e, StoreError::Unavailable(_)) {
+                    tracing::error!(error = %e, "message insert failed");
+                }
+                let frame = ServerFrame::Error {
+                    code: "internal",
+                    message: "could not store the message now: retry with the same client_id",
+                    client_id: Some(client_id),
+                    retry_after_ms: Some(1000),
+                };
+                self.send_now(WsMessage::Text(frame.to_json().into())).await
             }
         }
+    }
+
+    /// `{"type":"sync","after":N}`: a heavy read, charged to the user's
+    /// budget. A cursor above the newest message is answered with `reset`.
+    async fn on_sync(&mut self, after: i64) -> Result<(), End> {
+        if let Err(wait) = self.state.reads.check(&self.user.id) {
+            metrics::counter!(names::READS_LIMITED).increment(1);
+            let frame = ServerFrame::Error {
+                code: "rate_limited",
+                message: "读取过于频繁，请稍后再试 (too many reads, retry later)",
+                client_id: None,
+                retry_after_ms: Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)),
+            };
+            return self.send_now(WsMessage::Text(frame.to_json().into())).await;
+        }
+        let after = after.max(0);
+        let head = self.state.hub.head();
+        if beyond_head(&self.state, after, head).await {
+            let frame = ServerFrame::Reset { last_id: head };
+            return self.send_now(WsMessage::Text(frame.to_json().into())).await;
+        }
+        self.last_sent = after;
+        self.catch_up().await
     }
 
     async fn send_error(
@@ -466,7 +535,9 @@ impl Session {
                         return end;
                     }
                 }
-                Err(_) => return End::Close(close::GOING_AWAY, "server shutting down"),
+                Err(_) => {
+                    return End::Close(close::GOING_AWAY, Cow::Borrowed("server shutting down"));
+                }
             }
         }
     }
@@ -477,7 +548,10 @@ impl Session {
             End::Gone => None,
             End::Close(code, reason) => Some(CloseFrame {
                 code: code.into(),
-                reason: reason.into(),
+                reason: match reason {
+                    Cow::Borrowed(s) => s.into(),
+                    Cow::Owned(s) => s.into(),
+                },
             }),
         };
         let ours = frame.is_some();
@@ -491,6 +565,21 @@ impl Session {
             }
         })
         .await;
+    }
+}
+
+/// Whether a client's cursor lies above every stored message: it comes from
+/// another timeline (a restored backup, a rolled-back database). The hub's
+/// head can trail a commit by a moment, so the store has the last word.
+async fn beyond_head(state: &AppState, after: i64, hub_head: i64) -> bool {
+    if after <= hub_head {
+        return false;
+    }
+    match state.store.reader().head(LOBBY).await {
+        Ok(head) => after > head,
+        // Unknown: keep the cursor (a reset needs proof); its catch-up will
+        // fail the same way and close the socket for a retry.
+        Err(_) => false,
     }
 }
 

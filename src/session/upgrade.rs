@@ -2,10 +2,13 @@
 //! (warp's `ws()` preallocates a 128 KiB read buffer per connection).
 //! Authentication and the `Origin` check happen before the 101.
 
-use super::origin;
-use crate::api::ApiError;
+use super::{Held, origin};
+use crate::api::{ApiError, limit_key};
 use crate::app::AppState;
 use crate::auth::AuthUser;
+use crate::limits::Refusal;
+use crate::server::{ClientAddr, ConnectionTicket, refusal_response};
+use crate::telemetry::names;
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -35,42 +38,105 @@ pub fn route(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "chat" / "ws")
         .and(warp::get())
         .and(warp::header::headers_cloned())
-        .and(warp::query::<WsQuery>())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::ext::optional::<OnUpgrade>())
+        .and(warp::ext::optional::<ClientAddr>())
+        .and(warp::ext::optional::<ConnectionTicket>())
         .map(
-            move |headers: HeaderMap, query: WsQuery, on_upgrade: Option<OnUpgrade>| match upgrade(
-                &state, &headers, query, on_upgrade,
-            ) {
-                Ok(response) => response,
-                Err(e) => e.into_response(),
+            move |headers: HeaderMap,
+                  query: String,
+                  on_upgrade: Option<OnUpgrade>,
+                  peer: Option<ClientAddr>,
+                  ticket: Option<ConnectionTicket>| {
+                let request = Request {
+                    headers: &headers,
+                    query: &query,
+                    peer,
+                    ticket,
+                };
+                match upgrade(&state, request, on_upgrade) {
+                    Ok(response) => response,
+                    Err(Refused::Invalid(e)) => e.into_response(),
+                    Err(Refused::Capped(r)) => {
+                        metrics::counter!(names::CONNECTIONS_REFUSED).increment(1);
+                        refusal_response(r)
+                    }
+                }
             },
         )
         .boxed()
 }
 
+/// Why an upgrade was refused.
+enum Refused {
+    /// The request is wrong (bad query, auth, origin…).
+    Invalid(ApiError),
+    /// A connection cap is reached.
+    Capped(Refusal),
+}
+
+impl From<ApiError> for Refused {
+    fn from(e: ApiError) -> Self {
+        Self::Invalid(e)
+    }
+}
+
+/// What the upgrade looks at.
+struct Request<'a> {
+    headers: &'a HeaderMap,
+    query: &'a str,
+    peer: Option<ClientAddr>,
+    ticket: Option<ConnectionTicket>,
+}
+
 fn upgrade(
     state: &Arc<AppState>,
-    headers: &HeaderMap,
-    query: WsQuery,
+    request: Request<'_>,
     on_upgrade: Option<OnUpgrade>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refused> {
+    let headers = request.headers;
     if !state.config.websocket {
         return Err(ApiError::unavailable(
             "WebSocket is turned off on this server: use the polling API",
-        ));
+        )
+        .into());
     }
     if state.shutdown.is_cancelled() {
-        return Err(ApiError::unavailable("the server is shutting down"));
+        return Err(ApiError::unavailable("the server is shutting down").into());
     }
+    let query: WsQuery = serde_urlencoded::from_str(request.query)
+        .map_err(|_| ApiError::bad_request("after must be a message id (an integer)"))?;
     let key = websocket_key(headers)?;
     if !origin::allowed(headers, &state.config.allowed_origins) {
         return Err(ApiError::forbidden(
             "this Origin may not open a WebSocket here (see --allowed-origins)",
-        ));
+        )
+        .into());
     }
     let (user, offered_subprotocol) = authenticate(state, headers)?;
     let on_upgrade =
         on_upgrade.ok_or_else(|| ApiError::bad_request("this connection cannot be upgraded"))?;
+
+    // The caps, before the 101: the per-account cap, the WebSocket share of
+    // the connection cap, and (through a trusted proxy, whose own connection
+    // was not counted per address) the client address's cap.
+    let registration = state
+        .registry
+        .register(&user, &state.shutdown)
+        .map_err(Refused::Capped)?;
+    let forwarded = request
+        .peer
+        .filter(|p| state.config.limits.trusted_proxies.contains(p.0.ip()))
+        .and_then(|_| limit_key(state, headers, request.peer));
+    let websocket = state
+        .connections
+        .websocket(forwarded)
+        .map_err(Refused::Capped)?;
+    let held = Held {
+        registration,
+        websocket,
+        tcp: request.ticket,
+    };
 
     let config = state.config.ws.tungstenite();
     let after = query.after.map(|a| a.max(0));
@@ -96,14 +162,19 @@ fn upgrade(
                     // A task of its own: this upgrade future is large and
                     // would otherwise stay allocated for the socket's life.
                     let sessions = session_state.sessions.clone();
-                    sessions.spawn(super::run(ws, session_state, user, after));
+                    sessions.spawn(super::run(ws, session_state, user, after, held));
                 }
                 Err(_) => tracing::error!("upgraded connection is not a TCP stream"),
             },
             Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
         }
     });
+    Ok(switching_protocols(&key, offered_subprotocol)?)
+}
 
+/// The `101 Switching Protocols` answer for a checked handshake `key`,
+/// echoing [`SUBPROTOCOL`] when the client offered it.
+pub fn switching_protocols(key: &str, offered_subprotocol: bool) -> Result<Response, ApiError> {
     let mut response = Response::default();
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = response.headers_mut();
@@ -124,7 +195,7 @@ fn upgrade(
 }
 
 /// Checks the handshake headers and returns `Sec-WebSocket-Key`.
-fn websocket_key(headers: &HeaderMap) -> Result<String, ApiError> {
+pub fn websocket_key(headers: &HeaderMap) -> Result<String, ApiError> {
     let has_token = |name, token: &str| {
         headers
             .get_all(name)

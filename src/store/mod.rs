@@ -6,6 +6,7 @@ mod models;
 mod reader;
 mod schema;
 mod writer;
+mod writes;
 
 pub use lock::{DataDirLock, LOCK_FILE, LockError};
 pub use models::{LOBBY, Message, RoomRef, Stored, User, UserCredentials, now_ms};
@@ -16,6 +17,7 @@ pub use writer::{MessageWriter, Publisher, WriterStats};
 use crate::domain::{ClientId, MessageBody, Username};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +37,10 @@ pub enum StoreError {
     /// The writer thread is gone (shutting down).
     #[error("the database is shutting down")]
     Closed,
+    /// The database cannot commit now (locked, disk full, I/O error, or no
+    /// answer in time). Nothing was acknowledged: retry later.
+    #[error("the database cannot store this now: {0}")]
+    Unavailable(String),
     /// A blocking task died.
     #[error("database task failed: {0}")]
     Task(String),
@@ -108,8 +114,34 @@ impl Store {
             .await
     }
 
-    /// Stops taking writes, commits what is queued and waits for the writer thread.
-    pub async fn close(&self) {
-        self.writer.close().await;
+    /// Records a signed-out session until `expires_at` (Unix seconds).
+    pub async fn revoke_session(
+        &self,
+        sid: String,
+        user_id: i64,
+        expires_at: u64,
+    ) -> StoreResult<()> {
+        self.writer.revoke_session(sid, user_id, expires_at).await
+    }
+
+    /// Whether the database answers reads and can commit writes now.
+    pub async fn health(&self) -> StoreResult<()> {
+        self.reader.ping().await?;
+        self.writer.probe().await
+    }
+
+    /// Test hook: caps the database file at `pages` pages to simulate a full
+    /// disk (`PRAGMA max_page_count`); returns the cap in force.
+    #[doc(hidden)]
+    pub async fn set_page_limit(&self, pages: i64) -> StoreResult<i64> {
+        self.writer.set_page_limit(pages).await
+    }
+
+    /// Closes the read connections, commits what is queued, checkpoints the
+    /// WAL into the database file and stops the writer, waiting at most
+    /// `timeout`. False when the writer did not finish in time.
+    pub async fn close(&self, timeout: Duration) -> bool {
+        self.reader.close();
+        self.writer.close(timeout).await
     }
 }

@@ -6,7 +6,7 @@ use super::models::{Message, RoomRef, User, UserCredentials};
 use super::schema::BUSY_TIMEOUT;
 use super::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tokio::sync::Semaphore;
@@ -67,10 +67,22 @@ impl ReadPool {
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?;
-        if let Ok(mut idle) = self.idle.lock() {
+        // After `close` the connection is dropped instead of kept.
+        if !self.permits.is_closed()
+            && let Ok(mut idle) = self.idle.lock()
+        {
             idle.push(conn);
         }
         Ok(result?)
+    }
+
+    /// Refuses further reads and closes the idle connections (at shutdown,
+    /// so the writer's connection is the last one and can fold the WAL back).
+    pub fn close(&self) {
+        self.permits.close();
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
     }
 
     /// Checks that the database answers.
@@ -163,6 +175,37 @@ impl ReadPool {
             )?
             .query_map([], |r| Ok((r.get(0)?, unix_seconds(r, 1)?)))?
             .collect()
+        })
+        .await
+    }
+
+    /// Whether an account exists whose name has this uniqueness key
+    /// (see [`crate::domain::Username::key`]).
+    pub async fn name_key_taken(&self, key: &str) -> StoreResult<bool> {
+        let key = key.to_owned();
+        self.with(move |c| {
+            c.prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE name_key = ?1)")?
+                .query_row([key], |r| r.get(0))
+        })
+        .await
+    }
+
+    /// Session ids signed out whose tokens have not expired yet.
+    pub async fn revoked_sessions(&self) -> StoreResult<HashSet<String>> {
+        let now = super::models::now_ms() / 1000;
+        self.with(move |c| {
+            c.prepare_cached("SELECT sid FROM revoked_sessions WHERE expires_at >= ?1")?
+                .query_map([now], |r| r.get(0))?
+                .collect()
+        })
+        .await
+    }
+
+    /// The highest message id stored in `room` (0 when empty).
+    pub async fn head(&self, room: RoomRef) -> StoreResult<i64> {
+        self.with(move |c| {
+            c.prepare_cached("SELECT COALESCE(MAX(id), 0) FROM messages WHERE room_id = ?1")?
+                .query_row([room.id], |r| r.get(0))
         })
         .await
     }

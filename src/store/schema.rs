@@ -42,13 +42,20 @@ pub struct OpenedDb {
 /// and reads the `meta` values.
 pub fn open_db(path: &Path) -> StoreResult<OpenedDb> {
     let mut conn = Connection::open(path)?;
-    // WAL lets readers run beside the one writer; NORMAL is durable across
-    // process crashes (only an OS crash can lose the last commits).
+    // WAL lets readers run beside the one writer. FULL syncs the WAL at every
+    // commit, so an acknowledged message survives a power cut or OS crash
+    // (NORMAL could roll it back and reuse its id); group commit pays one
+    // fsync per batch, not per message.
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     migrations()?.to_latest(&mut conn)?;
+    fill_name_keys(&conn)?;
+    conn.execute(
+        "DELETE FROM revoked_sessions WHERE expires_at < ?1",
+        [super::models::now_ms() / 1000],
+    )?;
 
     let epoch: String = conn.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| {
         r.get(0)
@@ -63,6 +70,21 @@ pub fn open_db(path: &Path) -> StoreResult<OpenedDb> {
         head_id,
         jwt_secret,
     })
+}
+
+/// Computes the uniqueness key of accounts created before keys existed.
+fn fill_name_keys(conn: &Connection) -> StoreResult<()> {
+    let missing: Vec<(i64, String)> = conn
+        .prepare("SELECT id, username FROM users WHERE name_key IS NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, name) in missing {
+        conn.execute(
+            "UPDATE users SET name_key = ?1 WHERE id = ?2",
+            params![crate::domain::name_key(&name), id],
+        )?;
+    }
+    Ok(())
 }
 
 fn jwt_secret(conn: &Connection) -> StoreResult<Vec<u8>> {
@@ -155,6 +177,20 @@ mod tests {
             )
             .unwrap();
         assert_eq!(stamp, 0, "existing accounts keep their tokens");
+        let key: String = db
+            .conn
+            .query_row(
+                "SELECT name_key FROM users WHERE username = 'old'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(key, "old", "keys are filled in for existing accounts");
+        let sync: i64 = db
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2, "FULL: an ack survives a power cut");
     }
 
     #[test]

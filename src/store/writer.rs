@@ -1,16 +1,22 @@
 //! The one writer thread. It owns the write connection, drains its queue and
 //! commits everything queued in one transaction (group commit), then publishes
 //! the new messages in id order and answers each request. An insert is
-//! acknowledged only after its transaction has committed.
+//! acknowledged only after its transaction has committed (`synchronous=FULL`:
+//! durable across a power cut).
+//!
+//! Faults: a constraint error fails only its own request (the batch is retried
+//! one by one); anything else (busy, disk full, I/O) fails the whole batch at
+//! once, nothing acked, and marks the writer unhealthy until a write succeeds.
 
 use super::models::{Message, RoomRef, Stored, User, now_ms};
+use super::writes;
 use super::{StoreError, StoreResult};
 use crate::domain::{ClientId, MessageBody, Username};
 use crate::telemetry::names;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Called on the writer thread after each commit with the new messages, in id order.
@@ -20,6 +26,13 @@ pub type Publisher = Box<dyn Fn(&[Message]) + Send + 'static>;
 const MAX_BATCH: usize = 1024;
 /// Requests that may wait in the queue before senders wait for room.
 const QUEUE: usize = 8192;
+/// A request not answered in this time fails (it may still commit later:
+/// a retry with the same client id then finds it, never duplicates it).
+const SUBMIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a health probe waits for the write lock.
+const PROBE_LOCK_WAIT: Duration = Duration::from_millis(200);
+/// Repeated write errors are logged at most this often.
+const ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Counters of the writer's work, for tests and metrics.
 #[derive(Debug, Default)]
@@ -30,6 +43,8 @@ pub struct WriterStats {
     pub operations: AtomicU64,
     /// Most requests carried by one transaction.
     pub max_batch: AtomicU64,
+    /// The last write failed for a reason other than its own input.
+    pub failing: AtomicBool,
 }
 
 enum Op {
@@ -46,14 +61,36 @@ enum Op {
         password_hash: String,
         reply: oneshot::Sender<StoreResult<User>>,
     },
+    RevokeSession {
+        sid: String,
+        user_id: i64,
+        expires_at: u64,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+    /// Answered outside the batch: can the writer take the lock and grow the file?
+    Probe {
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+    /// Test hook: `PRAGMA max_page_count`, to simulate a full disk.
+    PageLimit {
+        pages: i64,
+        reply: oneshot::Sender<StoreResult<i64>>,
+    },
     Shutdown,
+}
+
+impl Op {
+    /// Control requests are not part of the batch's transaction.
+    fn is_control(&self) -> bool {
+        matches!(self, Op::Probe { .. } | Op::PageLimit { .. } | Op::Shutdown)
+    }
 }
 
 /// What one request produced inside a transaction that then committed.
 enum Outcome {
     Message(Stored),
     User(StoreResult<User>),
-    None,
+    Done,
 }
 
 /// Handle to the writer thread; cheap to clone.
@@ -86,6 +123,8 @@ impl MessageWriter {
             publish,
             stats: stats.clone(),
             done: done_tx,
+            last_error_log: None,
+            suppressed_errors: 0,
         };
         (Self { tx, stats, done }, worker)
     }
@@ -104,18 +143,14 @@ impl MessageWriter {
         body: MessageBody,
         client_id: ClientId,
     ) -> StoreResult<Stored> {
-        let (reply, rx) = oneshot::channel();
-        self.submit(
-            Op::InsertMessage {
-                room,
-                user_id,
-                username,
-                body,
-                client_id,
-                reply,
-            },
-            rx,
-        )
+        self.submit(|reply| Op::InsertMessage {
+            room,
+            user_id,
+            username,
+            body,
+            client_id,
+            reply,
+        })
         .await
     }
 
@@ -125,28 +160,69 @@ impl MessageWriter {
         username: Username,
         password_hash: String,
     ) -> StoreResult<User> {
-        let (reply, rx) = oneshot::channel();
-        self.submit(
-            Op::CreateUser {
-                username,
-                password_hash,
-                reply,
-            },
-            rx,
-        )
+        self.submit(|reply| Op::CreateUser {
+            username,
+            password_hash,
+            reply,
+        })
         .await
     }
 
-    async fn submit<T>(&self, op: Op, rx: oneshot::Receiver<StoreResult<T>>) -> StoreResult<T> {
-        self.tx.send(op).await.map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+    /// Records a signed-out session.
+    pub async fn revoke_session(
+        &self,
+        sid: String,
+        user_id: i64,
+        expires_at: u64,
+    ) -> StoreResult<()> {
+        self.submit(|reply| Op::RevokeSession {
+            sid,
+            user_id,
+            expires_at,
+            reply,
+        })
+        .await
     }
 
-    /// Refuses new requests, commits the queued ones and waits for the thread to end.
-    pub async fn close(&self) {
-        let _ = self.tx.send(Op::Shutdown).await;
+    /// Whether the writer can commit now: it answers, takes the write lock,
+    /// and (after a failure) can grow the database again.
+    pub async fn probe(&self) -> StoreResult<()> {
+        self.submit(|reply| Op::Probe { reply }).await
+    }
+
+    /// Test hook: caps the database at `pages` pages (`PRAGMA max_page_count`)
+    /// to simulate a full disk; returns the cap in force.
+    #[doc(hidden)]
+    pub async fn set_page_limit(&self, pages: i64) -> StoreResult<i64> {
+        self.submit(|reply| Op::PageLimit { pages, reply }).await
+    }
+
+    async fn submit<T>(
+        &self,
+        op: impl FnOnce(oneshot::Sender<StoreResult<T>>) -> Op,
+    ) -> StoreResult<T> {
+        let (reply, rx) = oneshot::channel();
+        let op = op(reply);
+        let answered = tokio::time::timeout(SUBMIT_TIMEOUT, async {
+            self.tx.send(op).await.map_err(|_| StoreError::Closed)?;
+            rx.await.map_err(|_| StoreError::Closed)?
+        })
+        .await;
+        answered.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the database did not answer in time".into(),
+            ))
+        })
+    }
+
+    /// Refuses new requests, commits the queued ones, checkpoints the WAL into
+    /// the database file and waits (at most `timeout`) for the thread to end.
+    pub async fn close(&self, timeout: Duration) -> bool {
+        let _ = tokio::time::timeout(timeout, self.tx.send(Op::Shutdown)).await;
         let mut done = self.done.clone();
-        let _ = done.wait_for(|d| *d).await;
+        tokio::time::timeout(timeout, done.wait_for(|d| *d))
+            .await
+            .is_ok()
     }
 }
 
@@ -156,6 +232,8 @@ struct Worker {
     publish: Publisher,
     stats: Arc<WriterStats>,
     done: watch::Sender<bool>,
+    last_error_log: Option<Instant>,
+    suppressed_errors: u64,
 }
 
 impl Worker {
@@ -177,8 +255,15 @@ impl Worker {
                     batch.push(op);
                 }
             }
-            self.commit(std::mem::take(&mut batch));
+            let (controls, writes): (Vec<Op>, Vec<Op>) = std::mem::take(&mut batch)
+                .into_iter()
+                .partition(Op::is_control);
+            self.commit(writes);
+            for op in controls {
+                self.control(op);
+            }
             if stop {
+                self.checkpoint();
                 break;
             }
         }
@@ -186,32 +271,120 @@ impl Worker {
         let _ = self.done.send(true);
     }
 
-    /// Commits `batch` in one transaction. If any request fails, the transaction
-    /// is rolled back and each request is retried alone, so one bad request
-    /// cannot fail the others.
+    /// Commits `batch` in one transaction. A constraint error is retried
+    /// request by request, so one bad request cannot fail the others; any
+    /// other error fails the whole batch at once (retrying would only wait
+    /// on the same lock or full disk again).
     fn commit(&mut self, batch: Vec<Op>) {
         if batch.is_empty() {
             return;
         }
         let started = Instant::now();
-        let result = apply_all(&mut self.conn, &batch);
-        match result {
+        match apply_all(&mut self.conn, &batch) {
             Ok(outcomes) => {
+                self.stats.failing.store(false, Ordering::Relaxed);
                 self.record(batch.len(), started);
                 self.finish(batch, outcomes);
             }
-            Err(err) if batch.len() > 1 => {
-                tracing::warn!(error = %err, size = batch.len(), "batch failed; retrying its requests one by one");
+            Err(err) if batch.len() > 1 && is_constraint(&err) => {
+                tracing::warn!(error = %err, size = batch.len(), "constraint error in a batch; committing its requests one by one");
                 for op in batch {
                     self.commit(vec![op]);
                 }
             }
             Err(err) => {
-                tracing::error!(error = %err, "write failed");
+                let store_err = if is_constraint(&err) {
+                    StoreError::Sqlite(err)
+                } else {
+                    self.stats.failing.store(true, Ordering::Relaxed);
+                    self.log_failure(&err, batch.len());
+                    StoreError::Unavailable(err.to_string())
+                };
                 for op in batch {
-                    reply_err(op, &err);
+                    reply_err(op, &store_err);
                 }
             }
+        }
+    }
+
+    /// Logs a failed batch, at most once per [`ERROR_LOG_EVERY`]: a full disk
+    /// fails every send, and one line each would flood the log.
+    fn log_failure(&mut self, err: &rusqlite::Error, size: usize) {
+        let due = self
+            .last_error_log
+            .is_none_or(|at| at.elapsed() >= ERROR_LOG_EVERY);
+        if due {
+            tracing::error!(
+                error = %err,
+                requests = size,
+                suppressed = self.suppressed_errors,
+                "write failed; nothing was acknowledged (clients retry with the same client_id)"
+            );
+            self.last_error_log = Some(Instant::now());
+            self.suppressed_errors = 0;
+        } else {
+            self.suppressed_errors += 1;
+        }
+    }
+
+    fn control(&mut self, op: Op) {
+        match op {
+            Op::Probe { reply } => {
+                let result = self.probe();
+                let _ = reply.send(result);
+            }
+            Op::PageLimit { pages, reply } => {
+                let result = self
+                    .conn
+                    .pragma_update_and_check(None, "max_page_count", pages, |r| r.get(0))
+                    .map_err(StoreError::from);
+                let _ = reply.send(result);
+            }
+            _ => {}
+        }
+    }
+
+    /// Takes the write lock briefly; after a failure, also grows the file.
+    fn probe(&mut self) -> StoreResult<()> {
+        let failing = self.stats.failing.load(Ordering::Relaxed);
+        let _ = self.conn.busy_timeout(PROBE_LOCK_WAIT);
+        let result = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if failing {
+                writes::probe(&tx)?;
+            }
+            tx.commit()
+        })();
+        let _ = self.conn.busy_timeout(super::schema::BUSY_TIMEOUT);
+        match result {
+            Ok(()) => {
+                self.stats.failing.store(false, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => Err(StoreError::Unavailable(e.to_string())),
+        }
+    }
+
+    /// Moves everything from the WAL into the database file, so the file
+    /// alone is a complete copy once the server has stopped.
+    fn checkpoint(&mut self) {
+        let result = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            });
+        match result {
+            Ok((0, _, _)) => tracing::debug!("WAL checkpointed into the database file"),
+            Ok((busy, log, done)) => {
+                tracing::warn!(busy, log, done, "WAL checkpoint incomplete")
+            }
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
         }
     }
 
@@ -245,19 +418,40 @@ impl Worker {
                 (Op::CreateUser { reply, .. }, Outcome::User(u)) => {
                     let _ = reply.send(u);
                 }
+                (Op::RevokeSession { reply, .. }, Outcome::Done) => {
+                    let _ = reply.send(Ok(()));
+                }
                 _ => {}
             }
         }
     }
 }
 
-fn reply_err(op: Op, err: &rusqlite::Error) {
-    let err = || StoreError::Task(format!("write failed: {err}"));
+/// A constraint violation is the request's own fault; anything else (busy,
+/// full, I/O, corruption) is the database's.
+fn is_constraint(err: &rusqlite::Error) -> bool {
+    err.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
+}
+
+fn reply_err(op: Op, err: &StoreError) {
+    let err = || match err {
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        other => StoreError::Task(format!("write failed: {other}")),
+    };
     match op {
         Op::InsertMessage { reply, .. } => {
             let _ = reply.send(Err(err()));
         }
         Op::CreateUser { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        Op::RevokeSession { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        Op::Probe { reply } => {
+            let _ = reply.send(Err(err()));
+        }
+        Op::PageLimit { reply, .. } => {
             let _ = reply.send(Err(err()));
         }
         Op::Shutdown => {}
@@ -284,101 +478,21 @@ fn apply(conn: &Connection, op: &Op, now: i64) -> rusqlite::Result<Outcome> {
             body,
             client_id,
             ..
-        } => insert_message(conn, *room, *user_id, username, body, client_id, now)
+        } => writes::insert_message(conn, *room, *user_id, username, body, client_id, now)
             .map(Outcome::Message),
         Op::CreateUser {
             username,
             password_hash,
             ..
-        } => create_user(conn, username, password_hash, now).map(Outcome::User),
-        Op::Shutdown => Ok(Outcome::None),
-    }
-}
-
-fn insert_message(
-    conn: &Connection,
-    room: RoomRef,
-    user_id: i64,
-    username: &str,
-    body: &MessageBody,
-    client_id: &ClientId,
-    now: i64,
-) -> rusqlite::Result<Stored> {
-    let inserted: Option<i64> = conn
-        .prepare_cached(
-            "INSERT INTO messages (room_id, user_id, content, created_at, client_id)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (user_id, client_id) DO NOTHING
-             RETURNING id",
-        )?
-        .query_row(
-            params![room.id, user_id, body.as_str(), now, client_id.as_str()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(id) = inserted {
-        let message = Message {
-            id,
-            room: room.name,
+        } => writes::create_user(conn, username, password_hash, now).map(Outcome::User),
+        Op::RevokeSession {
+            sid,
             user_id,
-            username: username.to_owned(),
-            content: body.as_str().to_owned(),
-            created_at: now,
-            client_id: client_id.as_str().to_owned(),
-        };
-        return Ok(Stored {
-            message,
-            created: true,
-        });
+            expires_at,
+            ..
+        } => writes::revoke_session(conn, sid, *user_id, *expires_at, now).map(|()| Outcome::Done),
+        Op::Probe { .. } | Op::PageLimit { .. } | Op::Shutdown => Ok(Outcome::Done),
     }
-    // A repeat of an earlier send: answer with the stored row, insert nothing.
-    let message = conn
-        .prepare_cached(
-            "SELECT id, content, created_at FROM messages WHERE user_id = ?1 AND client_id = ?2",
-        )?
-        .query_row(params![user_id, client_id.as_str()], |r| {
-            Ok(Message {
-                id: r.get(0)?,
-                room: room.name,
-                user_id,
-                username: username.to_owned(),
-                content: r.get(1)?,
-                created_at: r.get(2)?,
-                client_id: client_id.as_str().to_owned(),
-            })
-        })?;
-    Ok(Stored {
-        message,
-        created: false,
-    })
-}
-
-fn create_user(
-    conn: &Connection,
-    username: &Username,
-    password_hash: &str,
-    now: i64,
-) -> rusqlite::Result<StoreResult<User>> {
-    let row: Option<(i64, bool)> = conn
-        .prepare_cached(
-            "INSERT INTO users (username, password_hash, created_at, is_admin)
-             VALUES (?1, ?2, ?3, NOT EXISTS (SELECT 1 FROM users))
-             ON CONFLICT (username) DO NOTHING
-             RETURNING id, is_admin",
-        )?
-        .query_row(params![username.as_str(), password_hash, now], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
-    Ok(match row {
-        Some((id, is_admin)) => Ok(User {
-            id,
-            username: username.as_str().to_owned(),
-            is_admin,
-            created_at: now,
-        }),
-        None => Err(StoreError::Conflict),
-    })
 }
 
 #[cfg(test)]
@@ -435,7 +549,7 @@ mod tests {
         assert_eq!(ids, (1..=200).collect::<Vec<i64>>());
         let published = published.lock().unwrap().clone();
         assert_eq!(published, ids, "published once each, in id order");
-        writer.close().await;
+        assert!(writer.close(Duration::from_secs(5)).await);
         handle.join().unwrap();
     }
 
@@ -472,7 +586,7 @@ mod tests {
             .create_user(Username::parse("BOB").unwrap(), "x".into())
             .await;
         assert!(matches!(dup, Err(StoreError::Conflict)));
-        writer.close().await;
+        assert!(writer.close(Duration::from_secs(5)).await);
         let after = writer
             .insert_message(
                 LOBBY,
@@ -483,5 +597,88 @@ mod tests {
             )
             .await;
         assert!(matches!(after, Err(StoreError::Closed)));
+    }
+
+    fn open_with_user(dir: &std::path::Path) -> Connection {
+        let db = open_db(&dir.join("t.db")).unwrap();
+        db.conn
+            .execute(
+                "INSERT INTO users (username, password_hash, created_at) VALUES ('alice', 'x', 0)",
+                [],
+            )
+            .unwrap();
+        db.conn
+    }
+
+    async fn send(w: &MessageWriter, i: usize, text: &str) -> StoreResult<Stored> {
+        let cid = ClientId::parse(&format!("c{i}")).unwrap();
+        w.insert_message(LOBBY, 1, "alice".into(), body(text), cid)
+            .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_locked_database_fails_the_whole_batch_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_with_user(dir.path());
+        conn.busy_timeout(Duration::from_millis(300)).unwrap();
+        let writer = MessageWriter::spawn(conn, Box::new(|_: &[Message]| {})).unwrap();
+        let other = Connection::open(dir.path().join("t.db")).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..50)
+            .map(|i| {
+                let w = writer.clone();
+                tokio::spawn(async move { send(&w, i, "locked out").await })
+            })
+            .collect();
+        for t in tasks {
+            assert!(matches!(t.await.unwrap(), Err(StoreError::Unavailable(_))));
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "not retried one by one: {:?}",
+            started.elapsed()
+        );
+        assert!(writer.stats().failing.load(Ordering::Relaxed));
+        assert!(writer.probe().await.is_err(), "the lock is still held");
+        other.execute_batch("ROLLBACK").unwrap();
+        writer.probe().await.unwrap();
+        assert!(!writer.stats().failing.load(Ordering::Relaxed));
+        assert!(send(&writer, 0, "retried").await.unwrap().created);
+        assert!(writer.close(Duration::from_secs(5)).await);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_database_acks_nothing_and_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer =
+            MessageWriter::spawn(open_with_user(dir.path()), Box::new(|_: &[Message]| {})).unwrap();
+        let pages = writer.set_page_limit(1).await.unwrap();
+        writer.set_page_limit(pages).await.unwrap();
+        let text = "满".repeat(1500);
+        let mut acked = 0;
+        let mut failed = 0;
+        for i in 0..200 {
+            match send(&writer, i, &text).await {
+                Ok(_) => acked += 1,
+                Err(StoreError::Unavailable(_)) => failed += 1,
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert!(failed > 0, "the cap was reached");
+        assert!(writer.probe().await.is_err(), "cannot grow while full");
+        writer.set_page_limit(1_000_000).await.unwrap();
+        writer.probe().await.unwrap();
+        assert!(send(&writer, 1000, "space again").await.unwrap().created);
+        assert!(writer.close(Duration::from_secs(5)).await);
+        let check = Connection::open(dir.path().join("t.db")).unwrap();
+        let rows: i64 = check
+            .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            rows,
+            acked + 1,
+            "every acked message has a row, nothing else"
+        );
     }
 }

@@ -8,6 +8,25 @@ use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// `hearth serve` on a free loopback port with `dir`, quiet, no browser,
+/// plus `extra`.
+pub fn serve_args(dir: &Path, extra: &[&str]) -> Vec<OsString> {
+    let mut args: Vec<OsString> = [
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--no-open",
+        "--log",
+        "warn",
+        "--data-dir",
+    ]
+    .map(OsString::from)
+    .to_vec();
+    args.push(dir.as_os_str().to_owned());
+    args.extend(extra.iter().map(OsString::from));
+    args
+}
+
 /// A `hearth` child process.
 pub struct ChildServer {
     pub child: Child,
@@ -21,26 +40,32 @@ pub struct ChildServer {
 impl ChildServer {
     /// Starts `hearth serve` on loopback with `dir` and waits until it listens.
     pub async fn start(dir: &Path, extra: &[&str]) -> Self {
-        let mut args: Vec<OsString> = [
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--no-open",
-            "--log",
-            "warn",
-            "--data-dir",
-        ]
-        .map(OsString::from)
-        .to_vec();
-        args.push(dir.as_os_str().to_owned());
-        args.extend(extra.iter().map(OsString::from));
-        Self::spawn(args, &[]).await
+        Self::spawn(serve_args(dir, extra), &[]).await
     }
 
     /// Starts `hearth` with exactly these arguments and environment, reads its
     /// start-up lines (up to the Ctrl+C hint) and returns once it listens.
     pub async fn spawn(args: Vec<OsString>, env: &[(&str, &str)]) -> Self {
-        let mut cmd = Command::new(hearth_bin());
+        Self::spawn_in_shell(None, args, env).await
+    }
+
+    /// Like [`Self::spawn`], run through `sh -c '<setup>; exec hearth …'`
+    /// when `setup` is given (e.g. a `ulimit`).
+    pub async fn spawn_in_shell(
+        setup: Option<&str>,
+        args: Vec<OsString>,
+        env: &[(&str, &str)],
+    ) -> Self {
+        let mut cmd = match setup {
+            Some(setup) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("{setup} && exec \"$0\" \"$@\""))
+                    .arg(hearth_bin());
+                c
+            }
+            None => Command::new(hearth_bin()),
+        };
         cmd.args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -156,12 +181,14 @@ pub mod libc_signal {
     #[derive(Clone, Copy)]
     pub enum Signal {
         Term,
+        Int,
         Kill,
     }
 
     pub fn send(pid: i32, sig: Signal) {
         let name = match sig {
             Signal::Term => "TERM",
+            Signal::Int => "INT",
             Signal::Kill => "KILL",
         };
         let status = std::process::Command::new("kill")

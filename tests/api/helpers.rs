@@ -26,6 +26,8 @@ pub const WAIT: Duration = Duration::from_secs(20);
 /// A running server.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The server's shared state (counters, test hooks).
+    pub state: Arc<hearth::app::AppState>,
     pub base: String,
     pub http: reqwest::Client,
     pub dir: Arc<TempDir>,
@@ -60,10 +62,12 @@ pub async fn spawn_in(dir: Arc<TempDir>, extra: &[&str]) -> TestApp {
     let config = Config::from_args(parse_args(&argv)).expect("valid config");
     let app = Application::build(config).await.expect("server starts");
     let addr = app.local_addr();
+    let state = app.state();
     let stop = app.shutdown_token();
     let handle = tokio::spawn(app.run());
     TestApp {
         addr,
+        state,
         base: format!("http://{addr}"),
         http: reqwest::Client::new(),
         dir,
@@ -125,6 +129,19 @@ impl TestApp {
             req = req.bearer_auth(t);
         }
         req.send().await.expect("request")
+    }
+
+    /// Logs in; returns the status and the body.
+    pub async fn login(&self, name: &str, password: &str) -> (StatusCode, Value) {
+        let res = self
+            .post_json(
+                "/api/auth/login",
+                None,
+                &json!({"username": name, "password": password}),
+            )
+            .await;
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn register(&self, name: &str) -> TestUser {

@@ -6,11 +6,18 @@ mod helpers;
 
 mod auth;
 mod bad_input;
+mod cursor;
+mod faults;
+mod limits;
 mod messages;
 mod nginx;
 mod packaging;
 mod process;
+mod properties;
 mod realtime;
 mod resume;
 mod ship;
+mod signout;
 mod slow_consumer;
+mod throttle;
+mod upgrade;

@@ -596,10 +596,15 @@ async fn metrics_token_is_required_when_configured() {
         app.get("/metrics", None).await.status(),
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(
-        app.get("/metrics", Some("wrong")).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    // Wrong, same length but wrong, a prefix, and one byte more (compared in
+    // constant time, so none of these answers sooner than another).
+    for wrong in ["wrong", "s3cret-metricz", "s3cret", "s3cret-metrics!"] {
+        assert_eq!(
+            app.get("/metrics", Some(wrong)).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "{wrong}"
+        );
+    }
     let ok = app.get("/metrics", Some("s3cret-metrics")).await;
     assert_eq!(ok.status(), StatusCode::OK);
     assert_prometheus_text(&ok.text().await.unwrap());

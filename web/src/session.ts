@@ -3,16 +3,21 @@
  * (the key the seed's component reads), the user next to it.
  */
 import { reactive } from 'vue'
+import { createApiClient, LOGOUT_TIMEOUT_MS } from '@/api/http'
 import type { AuthResponse, User } from '@/api/types'
-import { readJson, readString, removeKey, writeJson, writeString } from '@/utils/storage'
+import { tokenSchema, userSchema } from '@/utils/schemas'
+import { readValid, readValidString, removeKey, writeJson, writeString } from '@/utils/storage'
 
 export const TOKEN_KEY = 'auth_token'
 export const USER_KEY = 'auth_user'
 
-export const session = reactive<{ token: string; user: User | null }>({
-  token: readString(TOKEN_KEY) ?? '',
-  user: readJson<User>(USER_KEY),
-})
+/** The stored session; a token or user that fails its schema is removed and ignored. */
+function readSession(): { token: string; user: User | null } {
+  const token = readValidString(TOKEN_KEY, tokenSchema) ?? ''
+  return { token, user: token ? readValid(USER_KEY, userSchema) : null }
+}
+
+export const session = reactive<{ token: string; user: User | null }>(readSession())
 
 export function signIn(auth: AuthResponse): void {
   session.token = auth.token
@@ -28,11 +33,25 @@ export function signOut(): void {
   removeKey(USER_KEY)
 }
 
+/**
+ * Logout: asks the server to revoke the token (`POST /api/auth/logout`, at
+ * most `timeoutMs`), then signs out locally whatever the answer: being
+ * offline, a 401 or a slow server must never keep anyone signed in here.
+ */
+export async function signOutAndRevoke(options: { baseUrl?: string; timeoutMs?: number } = {}): Promise<void> {
+  const token = session.token
+  if (token) {
+    const api = createApiClient({ baseUrl: options.baseUrl, token: () => token })
+    await api.logout(options.timeoutMs ?? LOGOUT_TIMEOUT_MS).catch(() => {})
+  }
+  // Another tab may have signed in as someone else meanwhile: leave that session alone.
+  if (session.token === token) signOut()
+}
+
 // Logging in or out in another tab applies here too.
 if (typeof window !== 'undefined') {
   window.addEventListener('storage', (event) => {
     if (event.key !== TOKEN_KEY && event.key !== null) return
-    session.token = readString(TOKEN_KEY) ?? ''
-    session.user = readJson<User>(USER_KEY)
+    Object.assign(session, readSession())
   })
 }

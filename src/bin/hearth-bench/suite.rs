@@ -95,7 +95,11 @@ impl Server {
             "--log",
             "warn",
         ])
+        // The benchmark measures throughput, not the abuse limits: many
+        // connections share a few accounts, and all come from loopback.
         .args(["--send-rate", "1000000", "--send-burst", "1000000"])
+        .args(["--read-rate", "1000000", "--read-burst", "1000000"])
+        .args(["--max-websockets-per-user", "1000000"])
         .arg("--data-dir")
         .arg(&dir)
         .stdout(Stdio::piped())

@@ -65,12 +65,20 @@ interface RequestOptions {
   query?: Record<string, string | number | undefined>
   auth?: boolean
   signal?: AbortSignal
+  /** Overrides the client's timeout for this request (ms). */
+  timeoutMs?: number
 }
 
-function parseRetryAfter(value: string | null): number | undefined {
+/** How long `logout()` waits for the server (ms): signing out must never hang. */
+export const LOGOUT_TIMEOUT_MS = 3000
+
+/** `Retry-After` in seconds: either delay-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
   if (!value) return undefined
   const seconds = Number(value)
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined
+  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds : undefined
+  const date = Date.parse(value)
+  return Number.isFinite(date) ? Math.max(0, (date - now) / 1000) : undefined
 }
 
 /** A typed client for the REST API of PROTOCOL.md §1. */
@@ -90,7 +98,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
     }
 
     const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(), timeoutMs)
+    const timer = setTimeout(() => controller.abort(), req.timeoutMs ?? timeoutMs)
     const onAbort = () => controller.abort()
     req.signal?.addEventListener('abort', onAbort, { once: true })
 
@@ -137,6 +145,9 @@ export function createApiClient(options: ApiClientOptions = {}) {
     login: (username: string, password: string) =>
       request<AuthResponse>('api/auth/login', { method: 'POST', body: { username, password }, auth: false }),
     me: (signal?: AbortSignal) => request<User>('api/auth/me', { signal }),
+    /** `POST /api/auth/logout` (204): revokes the token on the server and closes its sockets (4001). */
+    logout: (timeoutMs: number = LOGOUT_TIMEOUT_MS) =>
+      request<void>('api/auth/logout', { method: 'POST', timeoutMs }),
     /** History page: the newest `limit` messages with id < `before`, ascending. */
     history: (before?: number, limit?: number) =>
       request<HistoryPage>('api/chat/messages', { query: { before, limit } }),
@@ -152,13 +163,31 @@ export function createApiClient(options: ApiClientOptions = {}) {
 
 export type ApiClient = ReturnType<typeof createApiClient>
 
+/** "12 秒" / "3 分钟": how long to wait, for messages like "请 12 秒后再试". */
+export function formatWait(seconds: number): string {
+  const s = Math.max(1, Math.ceil(seconds))
+  return s < 120 ? `${s} 秒` : `${Math.ceil(s / 60)} 分钟`
+}
+
+/** "请 12 秒后再试" when the server said how long, else "请稍后再试". */
+export function retryHint(retryAfterSeconds: number | undefined): string {
+  return retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds) ? `请 ${formatWait(retryAfterSeconds)}后再试` : '请稍后再试'
+}
+
+/** Milliseconds to wait after a 429 (`Retry-After`, or `fallbackMs` without one). */
+export function retryAfterMs(error: ApiError, fallbackMs = 1000): number {
+  return error.retryAfter !== undefined ? error.retryAfter * 1000 : fallbackMs
+}
+
 /** Human-readable Chinese text for an error thrown by the API client. */
 export function describeError(error: unknown): string {
   if (error instanceof NetworkError) return error.message
   if (error instanceof ApiError) {
     switch (error.code) {
       case 'rate_limited':
-        return error.retryAfter !== undefined ? `操作太频繁，请 ${Math.ceil(error.retryAfter)} 秒后再试` : '操作太频繁，请稍后再试'
+        return `操作太频繁，${retryHint(error.retryAfter)}`
+      case 'busy':
+        return `服务器繁忙，${retryHint(error.retryAfter)}`
       case 'unauthorized':
         return '登录已失效，请重新登录'
       case 'too_large':

@@ -52,6 +52,12 @@ export interface NewMessagesPage {
   messages: ChatMessage[]
   has_more: boolean
   last_id: number
+  /**
+   * `after_id` was above the newest id (the client's cache comes from a
+   * restored backup or a rolled-back database): `messages` is empty and the
+   * client must drop its cache and continue from `last_id`.
+   */
+  reset?: boolean
 }
 
 export interface OnlineUsers {
@@ -73,6 +79,11 @@ export interface HelloFrame {
   epoch: string
   online: OnlineUsers
   last_id: number
+  /**
+   * The requested `after` was above the newest id and was ignored: the client
+   * must drop its cache; the live stream continues after `last_id`.
+   */
+  reset?: boolean
 }
 
 export interface MessageFrame {
@@ -103,11 +114,21 @@ export interface PongFrame {
   type: 'pong'
 }
 
+/**
+ * Answer to a `sync` whose `after` is above the newest id (another
+ * timeline): drop the cache; the stream continues after `last_id`.
+ */
+export interface ResetFrame {
+  type: 'reset'
+  last_id: number
+}
+
 /** Error codes of `error` frames. Unknown codes are kept as plain strings. */
 export type ServerErrorCode =
   | 'bad_request'
   | 'invalid_content'
   | 'rate_limited'
+  | 'busy'
   | 'unauthorized'
   | 'internal'
   | (string & {})
@@ -120,7 +141,7 @@ export interface ErrorFrame {
   retry_after_ms?: number
 }
 
-export type ServerFrame = HelloFrame | MessageFrame | AckFrame | PresenceFrame | PongFrame | ErrorFrame
+export type ServerFrame = HelloFrame | MessageFrame | AckFrame | PresenceFrame | PongFrame | ResetFrame | ErrorFrame
 
 export interface SendFrame {
   type: 'message'

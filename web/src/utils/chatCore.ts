@@ -18,12 +18,13 @@ import {
   type Ref,
   type ShallowRef,
 } from 'vue'
-import { ApiError, createApiClient, describeError, type ApiClient } from '@/api/http'
+import { ApiError, createApiClient, describeError, retryAfterMs as retryAfterOf, retryHint, type ApiClient } from '@/api/http'
 import type {
   AckFrame,
   ChatMessage,
   ErrorFrame,
   HelloFrame,
+  HistoryPage,
   PresenceFrame,
   PresenceUser,
   ServerConfig,
@@ -31,7 +32,18 @@ import type {
 import { contentProblem, MAX_MESSAGE_CHARS, normalizeContent } from './content'
 import { createEmitter, type Emitter, type Listener } from './emitter'
 import { createClientId, shortHash, tokenSubject } from './ids'
-import { readJson, removeKey, writeJson } from './storage'
+import {
+  cacheBlobSchema,
+  isChatMessage,
+  isId,
+  messageSchema,
+  outboxBlobSchema,
+  outboxEntrySchema,
+  validItems,
+  validTail,
+  type StoredOutboxEntry,
+} from './schemas'
+import { readValid, removeKey, writeJson } from './storage'
 
 export type Transport = 'websocket' | 'polling'
 
@@ -84,6 +96,12 @@ export interface ChatEvents {
   unauthorized: { reason: string }
   /** The server's database changed (`hello.epoch`): the local cache was dropped. */
   'epoch-changed': { previous: string; current: string }
+  /**
+   * Our cursor was above the server's newest id (a restored backup or a
+   * rolled-back database with the same epoch): the cache was dropped, the
+   * cursor is now the server's `last_id` and the newest history is reloaded.
+   */
+  'cursor-reset': { transport: Transport; previous: number; current: number }
   /** A WebSocket attempt failed before `hello`; used to decide on the polling fallback. */
   'transport-failed': { consecutiveFailures: number; httpReachable: boolean; websocketDisabled: boolean }
   /** The outbox changed (internal: transports flush on it). */
@@ -142,25 +160,24 @@ interface OutboxBlob {
   entries: OutgoingMessage[]
 }
 
-function isMessage(value: unknown): value is ChatMessage {
-  const m = value as ChatMessage | null
-  return (
-    !!m &&
-    typeof m === 'object' &&
-    typeof m.id === 'number' &&
-    Number.isFinite(m.id) &&
-    typeof m.content === 'string' &&
-    typeof m.username === 'string'
-  )
+/** History reads answered 429 are retried this many times (after `Retry-After`). */
+const HISTORY_RETRIES = 2
+/** A `Retry-After` longer than this (ms) is not waited for in place: the caller is told instead. */
+const HISTORY_MAX_WAIT = 15_000
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-/** Chinese text for an error code of an `error` frame. */
-export function describeServerError(code: string, fallback?: string): string {
+/** Chinese text for an error code of an `error` frame (`retryAfterMs` from `retry_after_ms`). */
+export function describeServerError(code: string, fallback?: string, retryAfterMs?: number): string {
   switch (code) {
     case 'invalid_content':
       return '消息内容无效（为空、超长或包含控制字符）'
     case 'rate_limited':
-      return '发送太频繁，请稍后再试'
+      return `操作太频繁，${retryHint(retryAfterMs === undefined ? undefined : retryAfterMs / 1000)}`
+    case 'busy':
+      return `服务器繁忙，${retryHint(retryAfterMs === undefined ? undefined : retryAfterMs / 1000)}`
     case 'too_large':
       return '消息过大'
     case 'unauthorized':
@@ -204,6 +221,8 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
   let generation = 0
   /** Set by `clearStorage` (logout): stop persisting. */
   let storageCleared = false
+  /** Set by `dispose`: no more waiting and retrying. */
+  let disposed = false
   /** Messages were loaded from a cache that has no epoch. */
   let cacheUnverified = false
   /** Set by `sendViaHttp` after a 429, read (and cleared) by the transports. */
@@ -240,7 +259,7 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
     let arr: ChatMessage[] | null = null
     const added: ChatMessage[] = []
     for (const value of incoming) {
-      if (!isMessage(value)) continue
+      if (!isChatMessage(value)) continue
       const m = value
       if (m.id > cursor) cursor = m.id
       const current: ChatMessage[] = arr ?? messages.value
@@ -286,6 +305,21 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
     cursor = 0
     hasMore.value = true
     scheduleCacheSave()
+  }
+
+  /**
+   * The server ignored our cursor because it is above its newest id (`reset`
+   * in `hello` or a polling answer): what we cached comes from another
+   * timeline. Drops it and continues from the server's `last_id`; the caller
+   * reloads the newest history. The outbox is kept (resends are idempotent).
+   */
+  function resetCursor(transport: Transport, lastId: unknown): void {
+    const previous = cursor
+    resetMessages()
+    cacheUnverified = false
+    // Without a usable last_id the history page sets the cursor instead.
+    if (isId(lastId)) cursor = lastId
+    emitter.emit('cursor-reset', { transport, previous, current: cursor })
   }
 
   /**
@@ -342,9 +376,9 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
 
   async function loadLatestPage(opts: { validate?: boolean }): Promise<void> {
     const gen = generation
-    const page = await api.history(undefined, pageSize)
+    const page = await fetchHistory(undefined, gen)
     if (gen !== generation) return
-    const list = Array.isArray(page?.messages) ? page.messages.filter(isMessage) : []
+    const list = Array.isArray(page?.messages) ? page.messages.filter(isChatMessage) : []
     if (opts.validate && messages.value.length > 0) {
       const arr = messages.value
       const pageMin = list[0]?.id ?? Infinity
@@ -375,6 +409,26 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
     scheduleCacheSave()
   }
 
+  /**
+   * One history page. A 429 (this user reads too much) is waited out and
+   * retried, so scrolling up does not fail silently; a long `Retry-After`,
+   * or a 429 after the retries, reaches the caller. After a reset (the
+   * generation moved on) it answers an empty page, which callers ignore.
+   */
+  async function fetchHistory(before: number | undefined, gen: number): Promise<HistoryPage> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await api.history(before, pageSize)
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status !== 429 || attempt >= HISTORY_RETRIES) throw error
+        const wait = retryAfterOf(error)
+        if (wait > HISTORY_MAX_WAIT || disposed) throw error
+        await sleep(Math.max(wait, 500))
+        if (gen !== generation || disposed) return { messages: [], has_more: true }
+      }
+    }
+  }
+
   /** Loads the previous history page (scroll-up). Resolves to the number of messages added. */
   async function loadOlder(): Promise<number> {
     if (loadingHistory.value) return 0
@@ -387,7 +441,7 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
         await loadLatest()
         return messages.value.length
       }
-      const page = await api.history(oldest, pageSize)
+      const page = await fetchHistory(oldest, gen)
       if (gen !== generation) return 0
       const added = mergeAndEmit(Array.isArray(page?.messages) ? page.messages : [])
       hasMore.value = !!page.has_more && added.length > 0
@@ -423,26 +477,46 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
 
   // ---- outbox ---------------------------------------------------------------
 
+  /** The outbox entries in storage that pass the schema (invalid ones are dropped). */
+  function storedOutbox(): StoredOutboxEntry[] {
+    const stored = readValid(outboxKey, outboxBlobSchema)
+    return stored ? validItems(stored.entries, outboxEntrySchema) : []
+  }
+
   function saveOutbox(): void {
     if (!persist || storageCleared) return
     // Merge with what is stored so another tab's queued messages are not lost.
-    const stored = readJson<OutboxBlob>(outboxKey)
     const mine = new Set(pending.value.map((e) => e.client_id))
-    const others = (stored?.entries ?? []).filter(
-      (e) => e && typeof e.client_id === 'string' && !mine.has(e.client_id) && !removedFromOutbox.has(e.client_id),
-    )
+    const others = storedOutbox()
+      .filter((e) => !mine.has(e.client_id) && !removedFromOutbox.has(e.client_id))
+      .map(toOutgoing)
     const entries = [...others, ...pending.value.map((e) => ({ ...e }))].sort((a, b) => a.queued_at - b.queued_at)
     if (entries.length === 0) removeKey(outboxKey)
     else writeJson(outboxKey, { v: 1, entries } satisfies OutboxBlob)
   }
 
+  /** A stored entry as a live one: whatever was on the wire is pending again. */
+  function toOutgoing(e: StoredOutboxEntry): OutgoingMessage {
+    const entry: OutgoingMessage = {
+      client_id: e.client_id,
+      content: e.content,
+      queued_at: e.queued_at,
+      state: e.state === 'failed' ? 'failed' : 'pending',
+      attempts: e.attempts ?? 0,
+    }
+    if (e.room !== undefined) entry.room = e.room
+    if (e.error !== undefined) entry.error = e.error
+    return entry
+  }
+
   function loadOutbox(): void {
     if (!persist) return
-    const stored = readJson<OutboxBlob>(outboxKey)
-    if (!stored || !Array.isArray(stored.entries)) return
-    pending.value = stored.entries
-      .filter((e) => e && typeof e.client_id === 'string' && typeof e.content === 'string')
-      .map((e) => ({ ...e, state: e.state === 'failed' ? 'failed' : 'pending', attempts: e.attempts ?? 0 }))
+    const raw = readValid(outboxKey, outboxBlobSchema)
+    if (!raw) return
+    const entries = validItems(raw.entries, outboxEntrySchema)
+    pending.value = entries.map(toOutgoing)
+    // Rewrite without the entries that failed the schema.
+    if (entries.length !== raw.entries.length) saveOutbox()
   }
 
   function findEntry(clientId: string): OutgoingMessage | undefined {
@@ -612,19 +686,28 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
     cacheTimer = setTimeout(saveCache, 400)
   }
 
+  /**
+   * Restores the reload cache. The envelope must pass its schema (else the
+   * blob is removed); of the messages, the newest ones after the last invalid
+   * one are kept, so there is no hole (older ones can be paged in again).
+   * The cursor resumes from the newest kept message: a stored cursor above it
+   * could only skip messages.
+   */
   function loadCache(): void {
     if (!persist) return
-    const blob = readJson<CacheBlob>(cacheKey)
-    if (!blob || blob.v !== 1 || !Array.isArray(blob.messages)) return
-    epoch.value = typeof blob.epoch === 'string' ? blob.epoch : null
+    const blob = readValid(cacheKey, cacheBlobSchema)
+    if (!blob) return
+    const kept = validTail(blob.messages, messageSchema)
+    epoch.value = blob.epoch
     cacheUnverified = epoch.value === null
-    merge(blob.messages)
-    hasMore.value = blob.hasMore !== false
-    if (typeof blob.cursor === 'number' && blob.cursor > cursor && blob.messages.length > 0) cursor = blob.cursor
+    merge(kept)
+    hasMore.value = blob.hasMore || kept.length < blob.messages.length
     if (cacheTimer !== undefined) {
       clearTimeout(cacheTimer)
       cacheTimer = undefined
     }
+    // Rewrite a blob that had invalid parts, so they are gone from storage.
+    if (kept.length < blob.messages.length || (kept.length > 0 && blob.cursor !== cursor)) saveCache()
   }
 
   /** Forgets this user's cache and outbox (logout); nothing is written afterwards. */
@@ -643,6 +726,7 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
   loadOutbox()
 
   function dispose(): void {
+    disposed = true
     saveCache()
     if (typeof window !== 'undefined') window.removeEventListener('pagehide', onPageHide)
   }
@@ -673,6 +757,7 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
     applyEpoch,
     cacheNeedsCheck,
     resetMessages,
+    resetCursor,
     loadLatest,
     loadOlder,
     setPresence,

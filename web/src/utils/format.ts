@@ -1,4 +1,19 @@
-/** Display helpers for the chat views. */
+/**
+ * Display helpers for the chat views. They never throw: a timestamp that a
+ * `Date` cannot hold (missing, NaN, out of range) formats as a placeholder.
+ */
+
+/** The `Date` of a Unix-ms timestamp, or null when there is none to show. */
+function toDate(ts: unknown): Date | null {
+  if (typeof ts !== 'number') return null
+  const d = new Date(ts)
+  return Number.isNaN(d.getTime()) ? null : d
+}
+
+/** ISO 8601 for `<time datetime>`, or undefined (no attribute) for a bad timestamp. */
+export function isoDateTime(ts: number): string | undefined {
+  return toDate(ts)?.toISOString()
+}
 
 function startOfDay(ts: number): number {
   const d = new Date(ts)
@@ -8,25 +23,28 @@ function startOfDay(ts: number): number {
 
 /** `HH:mm` of a Unix-ms timestamp, in local time. */
 export function formatTime(ts: number): string {
-  const d = new Date(ts)
+  const d = toDate(ts)
+  if (!d) return '--:--'
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`
 }
 
 /** Full local date and time, for tooltips. */
 export function formatDateTime(ts: number): string {
-  const d = new Date(ts)
+  const d = toDate(ts)
+  if (!d) return '时间未知'
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')} ${formatTime(ts)}`
 }
 
 /** 今天 / 昨天 / M月D日 / YYYY年M月D日. */
 export function formatDay(ts: number, now: number = Date.now()): string {
+  const d = toDate(ts)
+  if (!d) return '日期未知'
   const day = startOfDay(ts)
   const today = startOfDay(now)
   if (day === today) return '今天'
   const yesterday = new Date(today)
   yesterday.setDate(yesterday.getDate() - 1)
   if (day === yesterday.getTime()) return '昨天'
-  const d = new Date(ts)
   if (d.getFullYear() === new Date(now).getFullYear()) return `${d.getMonth() + 1}月${d.getDate()}日`
   return `${d.getFullYear()}年${d.getMonth() + 1}月${d.getDate()}日`
 }

@@ -8,7 +8,8 @@
  * reload cache with `useWebSocket`, so switching transports loses nothing.
  */
 import { ref, type MaybeRefOrGetter } from 'vue'
-import { ApiError } from '@/api/http'
+import { ApiError, retryAfterMs } from '@/api/http'
+import type { NewMessagesPage } from '@/api/types'
 import { backoffDelay, type BackoffOptions } from './backoff'
 import {
   createChatCore,
@@ -106,9 +107,17 @@ export function usePolling(token: MaybeRefOrGetter<string>, options: UsePollingO
         if (gen !== generation) return
         initialized = true
       }
+      let resets = 0
       for (let page = 0; page < maxPages; page++) {
         const result = await core.api.newMessages(core.lastId(), abort.signal)
         if (gen !== generation) return
+        if (result?.reset === true) {
+          // Once per poll: a server that keeps answering reset is not looped on.
+          if (resets++ > 0) break
+          await restartFrom(result)
+          if (gen !== generation) return
+          continue
+        }
         core.merge(Array.isArray(result?.messages) ? result.messages : [])
         if (typeof result?.last_id === 'number') core.advanceCursor(result.last_id)
         if (!result?.has_more) break
@@ -144,10 +153,13 @@ export function usePolling(token: MaybeRefOrGetter<string>, options: UsePollingO
         core.emit('unauthorized', { reason: 'token rejected' })
         return
       }
-      const delay =
-        error instanceof ApiError && error.status === 429
-          ? Math.max((error.retryAfter ?? 1) * 1000, interval)
-          : Math.max(backoffDelay(failures, options.backoff), isBrowserOffline() ? hiddenInterval : 0)
+      if (error instanceof ApiError && error.status === 429) {
+        // Reading too much is not an outage: keep the state (no re-init, which
+        // would cost more requests) and wait at least as long as told.
+        schedule(Math.max(retryAfterMs(error), interval))
+        return
+      }
+      const delay = Math.max(backoffDelay(failures, options.backoff), isBrowserOffline() ? hiddenInterval : 0)
       failures++
       // After an outage, check the epoch again (the database may have been replaced).
       initialized = false
@@ -159,6 +171,17 @@ export function usePolling(token: MaybeRefOrGetter<string>, options: UsePollingO
     } finally {
       if (gen === generation) inTick = false
     }
+  }
+
+  /**
+   * The server ignored our cursor (above its newest id: a restored backup or
+   * a rolled-back database): drop the cache, continue from its `last_id` and
+   * reload the newest history. Messages in such an answer are not merged, so
+   * the cursor never ends up above `last_id`.
+   */
+  async function restartFrom(result: NewMessagesPage): Promise<void> {
+    core.resetCursor('polling', result.last_id)
+    await core.loadLatest()
   }
 
   /** Sends queued messages one at a time, in order. */

@@ -421,6 +421,11 @@ export function useWebSocket(token: MaybeRefOrGetter<string>, options: UseWebSoc
           abandon(socket!, 'epoch changed')
           return
         }
+        // Our cursor is from another timeline (restored backup, rolled-back
+        // database): the server ignored it and streams after last_id. Keep the
+        // socket; drop the cache and reload the newest history below.
+        const reset = frame.reset === true && !changed
+        if (reset) core.resetCursor('websocket', frame.last_id)
         if (frame.user) core.currentUser.value = frame.user
         if (frame.online) core.setPresence(frame.online.count, frame.online.users)
         if (typeof frame.last_id === 'number' && core.messages.value.length === 0 && !changed) {
@@ -431,7 +436,7 @@ export function useWebSocket(token: MaybeRefOrGetter<string>, options: UseWebSoc
         core.everConnected = true
         startHeartbeat()
         core.emit('hello', frame)
-        core.emit('connected', { transport: 'websocket', resumed: resumed && !changed })
+        core.emit('connected', { transport: 'websocket', resumed: resumed && !changed && !reset })
         if (core.messages.value.length === 0) void core.loadLatest().catch(() => {})
         else if (core.cacheNeedsCheck()) void core.loadLatest({ validate: true }).catch(() => {})
         pump()
@@ -473,6 +478,12 @@ export function useWebSocket(token: MaybeRefOrGetter<string>, options: UseWebSoc
         }
         overdue.clear()
         pump()
+        break
+      }
+      case 'reset': {
+        // A `sync` with a cursor from another timeline: same as `hello.reset`.
+        core.resetCursor('websocket', frame.last_id)
+        void core.loadLatest().catch(() => {})
         break
       }
       case 'error': {

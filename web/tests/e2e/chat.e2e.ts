@@ -374,11 +374,42 @@ describe('Hearth web client (real server, Chromium)', () => {
     }
   })
 
+  it('throws away a corrupted local cache instead of breaking', async () => {
+    const keys = await alice.evaluate(() => {
+      const cache = Object.keys(localStorage).find((k) => k.startsWith('hearth.cache.v1.'))!
+      const outbox = cache.replace('hearth.cache.v1.', 'hearth.outbox.v1.')
+      const blob = JSON.parse(localStorage.getItem(cache)!)
+      // A message without created_at, a cursor of 9e15 and an outbox entry
+      // whose content is not text: what a buggy old version or a hand edit leaves.
+      blob.cursor = 9e15
+      blob.messages.push({ id: 9e15, room: 'lobby', user_id: 1, username: 'ghost', content: '幽灵消息', client_id: 'x' })
+      localStorage.setItem(cache, JSON.stringify(blob))
+      localStorage.setItem(outbox, JSON.stringify({ v: 1, entries: [{ client_id: 'bad id!', content: 42 }] }))
+      return { cache, outbox }
+    })
+    await alice.reload()
+    await waitForStatus(alice, '已连接')
+    await waitForMessage(alice, '轮询也能收到')
+    expect(await countOf(alice, '幽灵消息')).toBe(0)
+    const stored = await alice.evaluate((k) => [localStorage.getItem(k.cache) ?? '', localStorage.getItem(k.outbox)], keys)
+    expect(stored[0]).not.toContain('幽灵消息')
+    expect(stored[0]).not.toContain('9000000000000000')
+    expect(stored[1]).toBeNull()
+    // The page still works both ways.
+    await send(alice, '缓存损坏之后')
+    await waitForMessage(bob, '缓存损坏之后')
+    expect(aliceWatch.errors).toEqual([])
+  })
+
   it('logs out and back in', async () => {
+    const before = await tokenOf(alice)
     await alice.getByTestId('user-menu').click()
     await alice.getByTestId('logout').click()
     await alice.getByText('已退出登录').waitFor()
     expect(await tokenOf(alice)).toBe('')
+    // Signed out on the server too: the old token is refused.
+    const me = await server.api('api/auth/me', { token: before })
+    expect(me.status).toBe(401)
     await login(alice, server.url, ALICE)
     await waitForMessage(alice, '轮询也能收到')
     expect(aliceWatch.errors).toEqual([])

@@ -1,18 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { effectScope, type EffectScope } from 'vue'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { getCurrentScope } from 'vue'
 import { useChat, type UseChatOptions } from '@/utils/chat'
-import { fakeToken, flush, message, mockFetch, MockWebSocket } from './helpers'
+import { fakeToken, flush, message, mockFetch, MockWebSocket, useComposableTestEnv } from './helpers'
 
 const TOKEN = fakeToken(1)
-let scopes: EffectScope[] = []
+const inScope = useComposableTestEnv()
 
 function setup(options: UseChatOptions = {}) {
-  const scope = effectScope()
-  scopes.push(scope)
-  const chat = scope.run(() =>
-    useChat(TOKEN, { WebSocket: MockWebSocket as unknown as typeof WebSocket, interval: 1000, ...options }),
-  )!
-  return { chat, scope }
+  return inScope(() => ({
+    chat: useChat(TOKEN, { WebSocket: MockWebSocket as unknown as typeof WebSocket, interval: 1000, ...options }),
+    scope: getCurrentScope()!,
+  }))
 }
 
 function routes(config: { websocket: boolean } = { websocket: true }) {
@@ -26,16 +24,7 @@ function routes(config: { websocket: boolean } = { websocket: true }) {
 }
 
 beforeEach(() => {
-  vi.useFakeTimers()
   vi.spyOn(Math, 'random').mockReturnValue(0.5)
-  MockWebSocket.reset()
-  localStorage.clear()
-})
-
-afterEach(() => {
-  for (const s of scopes) s.stop()
-  scopes = []
-  vi.useRealTimers()
 })
 
 describe('useChat', () => {
@@ -75,9 +64,7 @@ describe('useChat', () => {
   it('uses polling when the browser has no WebSocket', async () => {
     routes()
     vi.stubGlobal('WebSocket', undefined)
-    const scope = effectScope()
-    scopes.push(scope)
-    const chat = scope.run(() => useChat(TOKEN, { interval: 1000 }))!
+    const chat = inScope(() => useChat(TOKEN, { interval: 1000 }))
     chat.connect()
     await flush()
     expect(chat.transport.value).toBe('polling')

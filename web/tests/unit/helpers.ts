@@ -1,5 +1,6 @@
 /** Test doubles: a scriptable WebSocket class and a routed `fetch`. */
-import { vi } from 'vitest'
+import { afterEach, beforeEach, vi } from 'vitest'
+import { effectScope, type EffectScope } from 'vue'
 import type { ChatMessage, HelloFrame } from '@/api/types'
 
 type Handler<E> = ((event: E) => void) | null
@@ -153,4 +154,33 @@ export function fakeToken(sub: string | number = 1): string {
 /** Lets pending promise callbacks run (works with fake timers). */
 export async function flush(): Promise<void> {
   for (let i = 0; i < 5; i++) await vi.advanceTimersByTimeAsync(0)
+}
+
+/**
+ * Registers the shared per-test environment for composable tests: before
+ * each test, fake timers, a fresh MockWebSocket registry and an empty
+ * localStorage; after each test, every scope created by the returned runner
+ * is stopped and real timers are restored. Call it at the top level of a test
+ * file (before any file-specific hooks, which then run after these).
+ *
+ * The returned function runs `fn` inside a new effect scope, as a component
+ * would; inside `fn`, `getCurrentScope()` gives that scope.
+ */
+export function useComposableTestEnv(): <T>(fn: () => T) => T {
+  let scopes: EffectScope[] = []
+  beforeEach(() => {
+    vi.useFakeTimers()
+    MockWebSocket.reset()
+    localStorage.clear()
+  })
+  afterEach(() => {
+    for (const s of scopes) s.stop()
+    scopes = []
+    vi.useRealTimers()
+  })
+  return <T>(fn: () => T): T => {
+    const scope = effectScope()
+    scopes.push(scope)
+    return scope.run(fn)!
+  }
 }

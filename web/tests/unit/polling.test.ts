@@ -1,17 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { effectScope, type EffectScope } from 'vue'
+import { describe, expect, it, vi } from 'vitest'
+import { getCurrentScope } from 'vue'
 import type { ChatMessage } from '@/api/types'
 import { usePolling, type UsePollingOptions } from '@/utils/polling'
-import { fakeToken, flush, json, message, mockFetch } from './helpers'
+import { fakeToken, flush, json, message, mockFetch, useComposableTestEnv } from './helpers'
 
 const TOKEN = fakeToken(1)
-let scopes: EffectScope[] = []
+const inScope = useComposableTestEnv()
 
 function setup(options: UsePollingOptions = {}) {
-  const scope = effectScope()
-  scopes.push(scope)
-  const chat = scope.run(() => usePolling(TOKEN, options))!
-  return { chat, scope }
+  return inScope(() => ({ chat: usePolling(TOKEN, options), scope: getCurrentScope()! }))
 }
 
 /** A fake server: messages live in `db`; POST appends (idempotent by client_id). */
@@ -50,17 +47,6 @@ function fakeServer(initial: ChatMessage[] = []) {
     setFailing: (value: boolean) => (failing = value),
   }
 }
-
-beforeEach(() => {
-  vi.useFakeTimers()
-  localStorage.clear()
-})
-
-afterEach(() => {
-  for (const s of scopes) s.stop()
-  scopes = []
-  vi.useRealTimers()
-})
 
 describe('usePolling', () => {
   it('loads the newest page, then polls /new with the after_id cursor', async () => {

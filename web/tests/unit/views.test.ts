@@ -53,6 +53,24 @@ describe('ChatView', () => {
     wrapper.unmount()
   })
 
+  it('logout closes the socket itself before asking the parent to revoke the token', async () => {
+    const wrapper = mount(ChatView, { props: { token: TOKEN, user: { id: 1, username: 'alice' } }, attachTo: document.body })
+    await flush()
+    const ws = MockWebSocket.last.hello()
+    await flush()
+    await wrapper.get('[data-testid="user-menu"]').trigger('click')
+    await flush()
+    document.body.querySelector<HTMLElement>('[data-testid="logout"]')!.click()
+    await flush()
+    expect(wrapper.emitted('logout')).toHaveLength(1)
+    // Closed by us, so the server's 4001 for the revoked token cannot read as an expired session.
+    expect(ws.closedByClient?.code).toBe(1000)
+    expect(wrapper.emitted('unauthorized')).toBeUndefined()
+    expect(wrapper.find('[data-testid="offline-banner"]').exists()).toBe(false)
+    expect(wrapper.get('[data-testid="logging-out"]').text()).toBe('正在退出…')
+    wrapper.unmount()
+  })
+
   it('emits unauthorized on close 4001', async () => {
     const wrapper = mount(ChatView, { props: { token: TOKEN, user: null } })
     await flush()

@@ -1,18 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { effectScope, type EffectScope } from 'vue'
+import { describe, expect, it, vi } from 'vitest'
+import { getCurrentScope } from 'vue'
 import { ChatSendError } from '@/utils/chatCore'
 import { CLIENT_ABANDON_CODE, useWebSocket, type UseWebSocketOptions } from '@/utils/websocket'
-import { fakeToken, flush, json, message, mockFetch, MockWebSocket } from './helpers'
+import { fakeToken, flush, json, message, mockFetch, MockWebSocket, useComposableTestEnv } from './helpers'
 
 const TOKEN = fakeToken(1)
-let scopes: EffectScope[] = []
+const inScope = useComposableTestEnv()
 
 /** Creates the composable inside an effect scope, as a component would. */
 function setup(options: UseWebSocketOptions = {}, token = TOKEN) {
-  const scope = effectScope()
-  scopes.push(scope)
-  const chat = scope.run(() => useWebSocket(token, { WebSocket: MockWebSocket as unknown as typeof WebSocket, ...options }))!
-  return { chat, scope }
+  return inScope(() => ({
+    chat: useWebSocket(token, { WebSocket: MockWebSocket as unknown as typeof WebSocket, ...options }),
+    scope: getCurrentScope()!,
+  }))
 }
 
 function defaultRoutes() {
@@ -22,18 +22,6 @@ function defaultRoutes() {
     'GET /api/config': () => ({ websocket: true }),
   })
 }
-
-beforeEach(() => {
-  vi.useFakeTimers()
-  MockWebSocket.reset()
-  localStorage.clear()
-})
-
-afterEach(() => {
-  for (const s of scopes) s.stop()
-  scopes = []
-  vi.useRealTimers()
-})
 
 describe('useWebSocket: connection', () => {
   it('authenticates with the subprotocol pair and keeps the token out of the URL', async () => {

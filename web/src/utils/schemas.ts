@@ -1,0 +1,102 @@
+/**
+ * Schemas of everything the client reads back from localStorage (and of a
+ * chat message, which also arrives from the server). Storage outlives
+ * versions, tabs and hand edits, so a blob is checked before it is trusted;
+ * one that fails is dropped (see `readValid` in `storage.ts`).
+ */
+import * as v from 'valibot'
+import type { ChatMessage, User } from '@/api/types'
+
+/** Ids and cursors: non-negative safe integers (ids beyond 2^53 cannot be represented exactly). */
+export const idSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0))
+
+export function isId(value: unknown): value is number {
+  return v.is(idSchema, value)
+}
+
+/** The largest time a `Date` can hold (ms); above it `toISOString()` throws. */
+export const MAX_TIME_MS = 8_640_000_000_000_000
+
+/** Unix-ms timestamps that a `Date` can format. */
+export const timestampSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(MAX_TIME_MS))
+
+export const messageSchema = v.object({
+  id: idSchema,
+  room: v.string(),
+  user_id: idSchema,
+  username: v.string(),
+  content: v.string(),
+  created_at: timestampSchema,
+  client_id: v.optional(v.nullable(v.string())),
+})
+
+/** A stored message that can be rendered (`created_at` required, right types). */
+export function isChatMessage(value: unknown): value is ChatMessage {
+  return v.is(messageSchema, value)
+}
+
+/** `hearth.cache.v1.*`: the envelope; messages are checked one by one (see `validTail`). */
+export const cacheBlobSchema = v.object({
+  v: v.literal(1),
+  epoch: v.nullable(v.string()),
+  hasMore: v.boolean(),
+  cursor: idSchema,
+  messages: v.array(v.unknown()),
+})
+
+/** The `client_id` rule of PROTOCOL.md §1 (it is sent as is). */
+const clientIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/))
+
+export const outboxEntrySchema = v.object({
+  client_id: clientIdSchema,
+  content: v.pipe(v.string(), v.nonEmpty()),
+  room: v.optional(v.string()),
+  queued_at: timestampSchema,
+  state: v.optional(v.picklist(['pending', 'sending', 'failed'])),
+  error: v.optional(v.string()),
+  attempts: v.optional(idSchema),
+})
+
+export type StoredOutboxEntry = v.InferOutput<typeof outboxEntrySchema>
+
+/** `hearth.outbox.v1.*`: the envelope; entries are checked one by one. */
+export const outboxBlobSchema = v.object({
+  v: v.literal(1),
+  entries: v.array(v.unknown()),
+})
+
+/** `auth_user`. */
+export const userSchema = v.object({
+  id: idSchema,
+  username: v.pipe(v.string(), v.nonEmpty()),
+  is_admin: v.optional(v.boolean()),
+  created_at: v.optional(timestampSchema),
+}) satisfies v.GenericSchema<unknown, User>
+
+/** `auth_token`: a JWT, three base64url parts. */
+export const tokenSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/))
+
+/** The items that pass `schema`, in order. */
+export function validItems<T>(items: readonly unknown[], schema: v.GenericSchema<unknown, T>): T[] {
+  const out: T[] = []
+  for (const item of items) {
+    const result = v.safeParse(schema, item)
+    if (result.success) out.push(result.output)
+  }
+  return out
+}
+
+/**
+ * The items after the last one that fails `schema`. For the message cache
+ * (ascending ids) this keeps the newest messages without a hole in the
+ * middle; anything older can be paged in again from the server.
+ */
+export function validTail<T>(items: readonly unknown[], schema: v.GenericSchema<unknown, T>): T[] {
+  const out: T[] = []
+  for (const item of items) {
+    const result = v.safeParse(schema, item)
+    if (result.success) out.push(result.output)
+    else out.length = 0
+  }
+  return out
+}
