@@ -3,9 +3,9 @@
 //! them consistent), except restore, which needs the server stopped.
 
 use crate::auth::password;
-use crate::cli::UserCommand;
-use crate::domain::{Password, Username};
-use crate::store::{DB_FILE, DataDirLock, now_ms, open_db};
+use crate::cli::{RoomCommand, UserCommand};
+use crate::domain::{Password, RoomName, Topic, Username};
+use crate::store::{DB_FILE, DataDirLock, RoomKind, StoreError, now_ms, offline, open_db};
 use anyhow::{Context, bail};
 use rusqlite::{Connection, OpenFlags, params};
 use std::io::{BufRead, IsTerminal};
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 /// `hearth user …`.
 pub fn user(action: UserCommand, data_dir: &Path) -> anyhow::Result<()> {
     let db = open_db(&data_dir.join(DB_FILE)).context("cannot open the database")?;
-    let conn = db.conn;
+    let mut conn = db.conn;
     match action {
         UserCommand::Add {
             username,
@@ -24,19 +24,15 @@ pub fn user(action: UserCommand, data_dir: &Path) -> anyhow::Result<()> {
             let name = Username::parse(&username)?;
             let (password, generated) = read_password(password_stdin)?;
             let hash = password::hash_blocking(password.expose())?;
-            let first: bool =
-                conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
-            let inserted = conn.execute(
-                "INSERT INTO users (username, password_hash, created_at, is_admin) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (username) DO NOTHING",
-                params![name.as_str(), hash, now_ms(), admin || first],
-            )?;
-            if inserted == 0 {
-                bail!("用户名 {name} 已被占用 (username is taken)");
-            }
+            let user = match offline::create_user(&mut conn, &name, &hash, admin) {
+                Err(StoreError::Conflict) => {
+                    bail!("用户名 {name} 已被占用 (username, or one that looks the same, is taken)")
+                }
+                other => other?,
+            };
             println!(
                 "created user {name}{}",
-                if admin || first { " (admin)" } else { "" }
+                if user.is_admin { " (admin)" } else { "" }
             );
             if generated {
                 println!("password: {}", password.expose());
@@ -101,6 +97,84 @@ pub fn user(action: UserCommand, data_dir: &Path) -> anyhow::Result<()> {
                 username.trim(),
                 if revoke { "no longer " } else { "now " }
             );
+        }
+    }
+    Ok(())
+}
+
+/// `hearth room …`.
+pub fn room(action: RoomCommand, data_dir: &Path) -> anyhow::Result<()> {
+    let db = open_db(&data_dir.join(DB_FILE)).context("cannot open the database")?;
+    let mut conn = db.conn;
+    let describe = |e: StoreError| match e {
+        StoreError::NotFound => anyhow::anyhow!("no such room"),
+        StoreError::Conflict => anyhow::anyhow!("a room with that name exists"),
+        StoreError::Invalid(why) | StoreError::Forbidden(why) => anyhow::anyhow!("{why}"),
+        other => anyhow::anyhow!(other),
+    };
+    match action {
+        RoomCommand::List => {
+            let rooms = offline::rooms(&conn).map_err(describe)?;
+            println!(
+                "{:>6}  {:<7}  {:<32}  {:>7}  {:>8}  archived",
+                "id", "kind", "name", "members", "messages"
+            );
+            for (room, messages) in rooms {
+                let name = match &room.members {
+                    Some(members) => members
+                        .iter()
+                        .map(|m| m.username.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    None => room.name.clone(),
+                };
+                println!(
+                    "{:>6}  {:<7}  {:<32}  {:>7}  {:>8}  {}",
+                    room.id,
+                    room.kind.as_str(),
+                    name,
+                    room.members_count,
+                    messages,
+                    if room.archived { "yes" } else { "" }
+                );
+            }
+        }
+        RoomCommand::Create {
+            name,
+            closed,
+            topic,
+            members,
+        } => {
+            let name = RoomName::parse(&name)?;
+            let topic = Topic::parse(&topic)?;
+            let kind = if closed {
+                RoomKind::Closed
+            } else {
+                RoomKind::Open
+            };
+            let room =
+                offline::create_room(&mut conn, &name, kind, &topic, &members).map_err(describe)?;
+            println!(
+                "created {} room {} (id {}, {} members)",
+                kind.as_str(),
+                room.name,
+                room.id,
+                room.members_count
+            );
+        }
+        RoomCommand::Archive { room, undo } => {
+            let room = offline::set_archived(&mut conn, &room, !undo).map_err(describe)?;
+            let what = if undo { "unarchived" } else { "archived" };
+            println!("{what} room {} (id {})", room.name, room.id);
+        }
+        RoomCommand::AddMember { room, users } => {
+            let added = offline::add_members(&mut conn, &room, &users).map_err(describe)?;
+            let names: Vec<&str> = added.iter().map(|u| u.username.as_str()).collect();
+            if names.is_empty() {
+                println!("everyone named is a member already");
+            } else {
+                println!("added {}", names.join(", "));
+            }
         }
     }
     Ok(())

@@ -6,13 +6,14 @@ use crate::chat::ChatService;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::limits::{ConnectionLimits, ReadBudget, SendLimiter, nofile};
+use crate::rooms::RoomService;
 use crate::server::ServeOptions;
 use crate::session::registry::SessionRegistry;
+use crate::state::AppState;
 use crate::store::DataDirLock;
-use crate::store::{DB_FILE, Message, Store, open_db};
+use crate::store::{Change, DB_FILE, Store, open_db};
 use crate::telemetry::{self, Stats};
 use anyhow::Context;
-use metrics_exporter_prometheus::PrometheusHandle;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -27,34 +28,6 @@ const SESSION_DRAIN: Duration = Duration::from_secs(5);
 const STORE_CLOSE: Duration = Duration::from_secs(10);
 /// Interval of the stats log line.
 const STATS_EVERY: Duration = Duration::from_secs(30);
-
-/// State shared by every request and session.
-pub struct AppState {
-    /// Settings.
-    pub config: Config,
-    /// Storage.
-    pub store: Store,
-    /// Broadcast and presence.
-    pub hub: Arc<Hub>,
-    /// Accounts and tokens.
-    pub auth: AuthService,
-    /// Sending messages.
-    pub chat: ChatService,
-    /// Cancelled when the server stops.
-    pub shutdown: CancellationToken,
-    /// Running WebSocket sessions.
-    pub sessions: TaskTracker,
-    /// Open WebSocket sessions by account (cap, sign-out).
-    pub registry: Arc<SessionRegistry>,
-    /// Connection caps.
-    pub connections: Arc<ConnectionLimits>,
-    /// Heavy reads per user.
-    pub reads: ReadBudget,
-    /// Metrics exporter, when installed.
-    pub metrics: Option<PrometheusHandle>,
-    /// Live counts for the stats line.
-    pub stats: Stats,
-}
 
 /// A server that is bound and ready to run.
 pub struct Application {
@@ -81,13 +54,15 @@ impl Application {
             .jwt_secret
             .clone()
             .unwrap_or_else(|| db.jwt_secret.clone());
-        let hub = Hub::new(db.head_id, config.ws.broadcast_buffer);
+        let hub = Hub::new(db.head_seq, config.ws.broadcast_buffer);
         let publisher = hub.clone();
         let store = Store::start(
             db,
             &db_path,
-            Box::new(move |m: &[Message]| publisher.publish(m)),
+            Box::new(move |c: &[Change]| publisher.publish(c)),
         )?;
+        // Before the first request: the routing index must know every room.
+        hub.routes().load(store.reader().memberships().await?);
 
         let (listener, busy_port) = listen(&config)?;
         let addr = listener.local_addr()?;
@@ -107,6 +82,7 @@ impl Application {
                 store.clone(),
                 SendLimiter::per_second(config.send_rate, config.send_burst),
             ),
+            rooms: RoomService::new(store.clone()),
             registry: SessionRegistry::new(limits.max_websockets_per_user),
             connections: ConnectionLimits::new(max_connections, limits.max_connections_per_ip),
             reads: ReadBudget::per_second(limits.read_rate, limits.read_burst),
@@ -258,6 +234,8 @@ async fn watch_revocations(state: Arc<AppState>) {
             () = state.shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
+        // The admin CLI writes from its own process too (rooms, accounts).
+        state.store.sync().await;
         match state.auth.refresh_revocations().await {
             Ok(true) => {
                 let stopped = state.registry.stop_revoked(|u| state.auth.is_revoked(u));

@@ -4,7 +4,7 @@
 use crate::auth::AuthUser;
 use crate::domain::{ClientId, MessageBody, ValidationError};
 use crate::limits::SendLimiter;
-use crate::store::{RoomRef, Store, StoreError, Stored};
+use crate::store::{LOBBY_ID, LOBBY_NAME, Store, StoreError, Stored, UserRef};
 use crate::telemetry::names;
 use std::time::Duration;
 
@@ -17,12 +17,30 @@ pub enum ChatError {
     /// Another field (client id, room) is invalid.
     #[error(transparent)]
     BadRequest(ValidationError),
+    /// No such room, or the sender may not know it exists.
+    #[error("房间不存在 (no such room)")]
+    NotFound,
+    /// The room is archived: read-only.
+    #[error("房间已归档，只读 (the room is archived)")]
+    Archived,
+    /// Not allowed (e.g. not a member of an open room).
+    #[error("{0}")]
+    Forbidden(&'static str),
     /// Over the send rate; retry after the duration.
     #[error("发送太快，请稍后再试 (sending too fast)")]
     RateLimited(Duration),
     /// The store failed; the same client id may be retried.
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
+}
+
+/// Where a message goes: a room id (v2), or a room name (v1: only the lobby).
+#[derive(Debug, Clone, Copy)]
+pub enum RoomTarget<'a> {
+    /// A room by id.
+    Id(i64),
+    /// A room by name; the lobby when absent.
+    Name(Option<&'a str>),
 }
 
 /// The one way messages get stored.
@@ -38,11 +56,12 @@ impl ChatService {
     }
 
     /// Validates, rate-limits and stores a message; returns once committed.
-    /// `room` defaults to the lobby; `client_id` is generated when absent.
+    /// The room must be one the user may post to (the store decides, in the
+    /// same transaction as the insert); `client_id` is generated when absent.
     pub async fn send(
         &self,
         user: &AuthUser,
-        room: Option<&str>,
+        room: RoomTarget<'_>,
         content: &str,
         client_id: Option<&str>,
     ) -> Result<Stored, ChatError> {
@@ -51,20 +70,33 @@ impl ChatService {
             Some(raw) => ClientId::parse(raw).map_err(ChatError::BadRequest)?,
             None => ClientId::generate(),
         };
-        let room = match room {
-            None => crate::store::LOBBY,
-            Some(name) => RoomRef::by_name(name).ok_or_else(|| {
-                ChatError::BadRequest(ValidationError(format!("unknown room {name:?}")))
-            })?,
+        let room_id = match room {
+            RoomTarget::Id(id) => id,
+            RoomTarget::Name(None) => LOBBY_ID,
+            RoomTarget::Name(Some(name)) if name == LOBBY_NAME => LOBBY_ID,
+            RoomTarget::Name(Some(name)) => {
+                return Err(ChatError::BadRequest(ValidationError(format!(
+                    "unknown room {name:?}: send room_id for rooms other than the lobby"
+                ))));
+            }
         };
         if let Err(wait) = self.limiter.check(&user.id) {
             metrics::counter!(names::RATE_LIMITED).increment(1);
             return Err(ChatError::RateLimited(wait));
         }
-        Ok(self
-            .store
-            .insert_message(room, user.id, &user.username, body, client_id)
-            .await?)
+        let sender = UserRef {
+            id: user.id,
+            username: user.username.to_string(),
+        };
+        self.store
+            .insert_message(room_id, sender, body, client_id)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ChatError::NotFound,
+                StoreError::Archived => ChatError::Archived,
+                StoreError::Forbidden(why) => ChatError::Forbidden(why),
+                other => ChatError::Store(other),
+            })
     }
 
     /// Frees rate-limit state of idle users.

@@ -39,6 +39,16 @@ pub enum Command {
         #[command(flatten)]
         data: DataDirArg,
     },
+    /// Manage rooms (works while the server runs; its clients see the change
+    /// within a couple of seconds).
+    Room {
+        /// What to do.
+        #[command(subcommand)]
+        action: RoomCommand,
+        /// The data directory.
+        #[command(flatten)]
+        data: DataDirArg,
+    },
     /// Write a consistent copy of the database to FILE (works while the server runs).
     Backup {
         /// Where to write the backup.
@@ -100,6 +110,43 @@ pub enum UserCommand {
         /// Take the admin right away instead.
         #[arg(long)]
         revoke: bool,
+    },
+}
+
+/// `hearth room …`.
+#[derive(Debug, Subcommand)]
+pub enum RoomCommand {
+    /// List every room (direct messages too) with its members and messages.
+    List,
+    /// Create an open room (or, with --closed, a members-only room).
+    Create {
+        /// The room's name.
+        name: String,
+        /// Members only, instead of open to everyone.
+        #[arg(long)]
+        closed: bool,
+        /// The room's topic.
+        #[arg(long, default_value = "")]
+        topic: String,
+        /// Members to add (usernames).
+        #[arg(long = "member", value_name = "USER")]
+        members: Vec<String>,
+    },
+    /// Archive a room (read-only, hidden from the room list), or --undo it.
+    Archive {
+        /// The room's id or name.
+        room: String,
+        /// Unarchive instead.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Add members to an open or closed room.
+    AddMember {
+        /// The room's id or name.
+        room: String,
+        /// Usernames.
+        #[arg(required = true)]
+        users: Vec<String>,
     },
 }
 

@@ -6,7 +6,6 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// Where Hearth listens unless told otherwise (the seed's port, all interfaces).
 pub const DEFAULT_BIND: &str = "0.0.0.0:3001";
@@ -29,13 +28,6 @@ pub struct WsSettings {
     pub max_frame: usize,
     /// Broadcast buffer per room, frames.
     pub broadcast_buffer: usize,
-}
-
-impl WsSettings {
-    /// Buffer sizes and limits for tungstenite.
-    pub fn tungstenite(&self) -> WebSocketConfig {
-        crate::session::upgrade::tungstenite_config(self.max_frame)
-    }
 }
 
 /// Limits against floods and slow clients (docs/SECURITY.md).

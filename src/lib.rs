@@ -17,9 +17,11 @@ pub mod domain;
 pub mod hub;
 pub mod limits;
 pub mod protocol;
+pub mod rooms;
 pub mod run;
 pub mod server;
 pub mod session;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 

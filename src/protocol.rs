@@ -1,6 +1,6 @@
 //! WebSocket frames and close codes (docs/PROTOCOL.md).
 
-use crate::store::{Message, Stored};
+use crate::store::{Change, ChangeKind, MemberEvent, Message, Room, RoomEvent, Stored};
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 
@@ -28,8 +28,17 @@ pub enum ClientFrame {
         content: String,
         /// Idempotency key (required over WebSocket).
         client_id: Option<String>,
-        /// Room name; the lobby when absent.
+        /// Room name (v1: only `lobby`); the lobby when absent.
         room: Option<String>,
+        /// Room id (v2); wins over `room`.
+        room_id: Option<i64>,
+    },
+    /// Move the read position in a room (v2).
+    Read {
+        /// The room.
+        room_id: i64,
+        /// The newest message read.
+        last_read_id: i64,
     },
     /// Send every message after `after`, then continue live.
     Sync {
@@ -41,13 +50,7 @@ pub enum ClientFrame {
 }
 
 /// A user as listed in presence frames.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-pub struct OnlineUser {
-    /// User id.
-    pub id: i64,
-    /// Username.
-    pub username: String,
-}
+pub use crate::store::UserRef as OnlineUser;
 
 /// Who is online: the exact count and (up to a cap) the users.
 #[derive(Debug, Clone, Serialize)]
@@ -70,23 +73,21 @@ pub enum ServerFrame<'a> {
         epoch: &'a str,
         /// Who is online.
         online: Online,
-        /// Newest message id at connect time.
+        /// Newest seq of the change stream at connect time.
         last_id: i64,
         /// The `after` cursor given was above every stored message (another
         /// timeline): it was ignored, and the client must drop its cache.
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         reset: bool,
+        /// The stream version of the connection (2: rooms), absent for v1.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        v: Option<u8>,
     },
     /// Answer to a `sync` whose cursor is above every stored message: drop
     /// the cache; the stream continues after `last_id`.
     Reset {
         /// Newest message id.
         last_id: i64,
-    },
-    /// A stored message.
-    Message {
-        /// The message.
-        message: &'a Message,
     },
     /// A send was committed.
     Ack {
@@ -96,6 +97,8 @@ pub enum ServerFrame<'a> {
         id: i64,
         /// Commit time, ms.
         created_at: i64,
+        /// The room.
+        room_id: i64,
     },
     /// Online users changed. Pushes carry the changes (`joined`, `left`);
     /// `users`, when present, replaces the client's whole list.
@@ -147,8 +150,72 @@ impl ServerFrame<'_> {
             client_id: &stored.message.client_id,
             id: stored.message.id,
             created_at: stored.message.created_at,
+            room_id: stored.message.room_id,
         }
     }
+}
+
+/// A change of the stream as the client sees it (docs/PROTOCOL.md §3).
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum StreamFrame<'a> {
+    Message {
+        seq: i64,
+        message: &'a Message,
+    },
+    Room {
+        seq: i64,
+        event: RoomEvent,
+        room: &'a Room,
+    },
+    Member {
+        seq: i64,
+        event: MemberEvent,
+        room_id: i64,
+        user: &'a OnlineUser,
+        room: &'a Room,
+    },
+    Read {
+        seq: i64,
+        room_id: i64,
+        last_read_id: i64,
+    },
+}
+
+/// The JSON text of a stream event.
+pub fn stream_frame(change: &Change) -> String {
+    let seq = change.seq;
+    let frame = match &change.kind {
+        ChangeKind::Message(message) => StreamFrame::Message { seq, message },
+        ChangeKind::Room { event, room } => StreamFrame::Room {
+            seq,
+            event: *event,
+            room,
+        },
+        ChangeKind::Member { event, user, room } => StreamFrame::Member {
+            seq,
+            event: *event,
+            room_id: change.room_id,
+            user,
+            room,
+        },
+        ChangeKind::Read { last_read_id, .. } => StreamFrame::Read {
+            seq,
+            room_id: change.room_id,
+            last_read_id: *last_read_id,
+        },
+    };
+    // Plain structs with string keys: serializing cannot fail.
+    serde_json::to_string(&frame).unwrap_or_default()
+}
+
+/// The JSON text of a message event (as `stream_frame` writes it).
+pub fn message_frame(message: &Message) -> String {
+    serde_json::to_string(&StreamFrame::Message {
+        seq: message.id,
+        message,
+    })
+    .unwrap_or_default()
 }
 
 /// A complete server-to-client WebSocket text frame (FIN, opcode 1, no mask:

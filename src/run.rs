@@ -19,6 +19,9 @@ pub fn main() -> ExitCode {
         Some(Command::User { action, data }) => {
             data_dir(data).and_then(|dir| admin::user(action, &dir))
         }
+        Some(Command::Room { action, data }) => {
+            data_dir(data).and_then(|dir| admin::room(action, &dir))
+        }
         Some(Command::Backup { file, force, data }) => {
             data_dir(data).and_then(|dir| admin::backup(&dir, &file, force))
         }

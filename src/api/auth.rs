@@ -1,8 +1,8 @@
 //! `/api/auth/*`: register, login, logout, me.
 
 use super::{ApiError, authorization, content_length, extract, limit_key, respond, with_state};
-use crate::app::AppState;
 use crate::server::ClientAddr;
+use crate::state::AppState;
 use futures_util::Stream;
 use serde::Deserialize;
 use std::sync::Arc;

@@ -1,8 +1,9 @@
 //! `/api/chat/*` over HTTP: history, send, the polling endpoint and online users.
 
 use super::{ApiError, authorization, content_length, extract, raw_query, respond, with_state};
-use crate::app::AppState;
-use crate::store::LOBBY;
+use crate::chat::RoomTarget;
+use crate::state::AppState;
+use crate::store::LOBBY_ID;
 use crate::telemetry::names;
 use futures_util::Stream;
 use serde::Deserialize;
@@ -74,8 +75,19 @@ pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
+/// A history page size: the default, or 1–[`MAX_HISTORY_LIMIT`].
+pub(super) fn history_limit(asked: Option<usize>) -> Result<usize, ApiError> {
+    let limit = asked.unwrap_or(DEFAULT_HISTORY_LIMIT);
+    if !(1..=MAX_HISTORY_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be 1–{MAX_HISTORY_LIMIT}"
+        )));
+    }
+    Ok(limit)
+}
+
 /// Charges one heavy read to `user_id`'s budget.
-fn charge_read(state: &AppState, user_id: i64) -> Result<(), ApiError> {
+pub(super) fn charge_read(state: &AppState, user_id: i64) -> Result<(), ApiError> {
     state.reads.check(&user_id).map_err(|wait| {
         metrics::counter!(names::READS_LIMITED).increment(1);
         ApiError::rate_limited(
@@ -92,14 +104,13 @@ async fn history(
 ) -> Result<Response, ApiError> {
     let user = state.auth.authenticate_header(authorization(&headers))?;
     let q: HistoryQuery = extract::query(&query)?;
-    let limit = q.limit.unwrap_or(DEFAULT_HISTORY_LIMIT);
-    if !(1..=MAX_HISTORY_LIMIT).contains(&limit) {
-        return Err(ApiError::bad_request(format!(
-            "limit must be 1–{MAX_HISTORY_LIMIT}"
-        )));
-    }
+    let limit = history_limit(q.limit)?;
     charge_read(&state, user.id)?;
-    let page = state.store.reader().history(LOBBY, q.before, limit).await?;
+    let page = state
+        .store
+        .reader()
+        .history(LOBBY_ID, q.before, limit)
+        .await?;
     Ok(
         warp::reply::json(&json!({ "messages": page.messages, "has_more": page.has_more }))
             .into_response(),
@@ -118,7 +129,7 @@ async fn send(
         .chat
         .send(
             &user,
-            req.room.as_deref(),
+            RoomTarget::Name(req.room.as_deref()),
             &req.content,
             req.client_id.as_deref(),
         )
@@ -144,7 +155,7 @@ async fn poll(
     // A cursor above the newest message comes from another timeline (a
     // restored backup, a rolled-back database): say so, and hand out the head.
     if after > state.hub.head() {
-        let head = state.store.reader().head(LOBBY).await?;
+        let head = state.store.reader().head_seq().await?;
         if after > head {
             return Ok(warp::reply::json(&json!({
                 "messages": [], "has_more": false, "last_id": head, "reset": true
@@ -155,7 +166,7 @@ async fn poll(
     let page = state
         .store
         .reader()
-        .after(LOBBY, after, MAX_POLL_BATCH)
+        .after(LOBBY_ID, after, MAX_POLL_BATCH)
         .await?;
     let last_id = page.messages.last().map_or(after, |m| m.id);
     Ok(warp::reply::json(

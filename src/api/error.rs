@@ -155,6 +155,9 @@ impl From<ChatError> for ApiError {
         match e {
             ChatError::InvalidContent(v) | ChatError::BadRequest(v) => Self::bad_request(v.0),
             ChatError::RateLimited(wait) => Self::rate_limited(e.to_string(), wait),
+            ChatError::NotFound => StoreError::NotFound.into(),
+            ChatError::Archived => StoreError::Archived.into(),
+            ChatError::Forbidden(why) => StoreError::Forbidden(why).into(),
             ChatError::Store(s) => s.into(),
         }
     }
@@ -164,6 +167,16 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Closed => Self::unavailable("the server is shutting down"),
+            // The same answer for "no such room" and "not yours to know".
+            StoreError::NotFound => Self::not_found("房间不存在或你无权访问 (no such room)"),
+            StoreError::Archived => Self::new(
+                StatusCode::FORBIDDEN,
+                "archived",
+                "房间已归档，只读 (the room is archived and read-only)",
+            ),
+            StoreError::Forbidden(why) => Self::forbidden(why),
+            StoreError::Invalid(why) => Self::bad_request(why),
+            StoreError::Conflict => Self::conflict("名称已被占用 (that name is taken)"),
             // Logged (rate-limited) by the writer; nothing was stored.
             StoreError::Unavailable(_) => Self::unavailable_for(
                 "暂时无法保存，请稍后用同一 client_id 重试 (could not store now: retry with the same client_id)",

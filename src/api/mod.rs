@@ -6,14 +6,15 @@ mod auth;
 mod chat;
 mod error;
 mod extract;
+mod rooms;
 mod system;
 
 pub use error::{ApiError, respond};
 pub use extract::MAX_BODY;
 
-use crate::app::AppState;
 use crate::limits::{AddrKey, client_ip};
 use crate::server::ClientAddr;
+use crate::state::AppState;
 use std::convert::Infallible;
 use std::sync::Arc;
 use warp::filters::BoxedFilter;
@@ -33,6 +34,8 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsa
 pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
     let api = auth::routes(state.clone())
         .or(chat::routes(state.clone()))
+        .unify()
+        .or(rooms::routes(state.clone()))
         .unify()
         .or(crate::session::upgrade::route(state.clone()))
         .unify()
@@ -76,6 +79,19 @@ const API_PATHS: &[(&str, &str)] = &[
     ("/api/chat/online-users", "GET"),
     ("/api/chat/ws", "GET"),
     ("/api/config", "GET"),
+    ("/api/rooms", "GET, POST"),
+    ("/api/rooms/direct", "POST"),
+    ("/api/rooms/{id}", "GET, PATCH"),
+    ("/api/rooms/{id}/join", "POST"),
+    ("/api/rooms/{id}/leave", "POST"),
+    ("/api/rooms/{id}/archive", "POST"),
+    ("/api/rooms/{id}/unarchive", "POST"),
+    ("/api/rooms/{id}/read", "POST"),
+    ("/api/rooms/{id}/members", "GET, POST"),
+    ("/api/rooms/{id}/members/{id}", "DELETE"),
+    ("/api/rooms/{id}/messages", "GET, POST"),
+    ("/api/stream", "GET"),
+    ("/api/users", "GET"),
 ];
 
 /// Anything under `/api` no route took: 405 for a known path, else 404.
@@ -84,7 +100,19 @@ fn api_fallback() -> BoxedFilter<(Response,)> {
         .and(warp::path::full())
         .map(|path: warp::path::FullPath| {
             let path = path.as_str().trim_end_matches('/');
-            match API_PATHS.iter().find(|(p, _)| *p == path) {
+            // Ids become `{id}` so `/api/rooms/7` finds its pattern.
+            let pattern = path
+                .split('/')
+                .map(|seg| {
+                    if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+                        "{id}"
+                    } else {
+                        seg
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            match API_PATHS.iter().find(|(p, _)| *p == pattern) {
                 Some((_, allow)) => {
                     let mut res = ApiError::method_not_allowed(format!("{path} accepts {allow}"))
                         .into_response();

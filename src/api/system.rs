@@ -1,9 +1,9 @@
 //! `/healthz`, `/api/config` and `/metrics`.
 
 use super::{ApiError, authorization, respond, with_state};
-use crate::app::AppState;
 use crate::domain::MessageBody;
 use crate::server::ClientAddr;
+use crate::state::AppState;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,14 +1,17 @@
 //! Domain newtypes: every value that comes from a user is parsed once, at the
 //! edge, into a type that cannot hold an invalid value.
 
+pub mod access;
 mod client_id;
 mod message_body;
 mod password;
+mod room_name;
 mod username;
 
 pub use client_id::ClientId;
 pub use message_body::MessageBody;
 pub use password::Password;
+pub use room_name::{RoomName, Topic};
 pub use username::{Username, name_key};
 
 /// Why a user-supplied value was refused; the text is shown to the user.

@@ -1,12 +1,17 @@
-//! The hub: a bounded broadcast of frames serialized once per room, the id of
-//! the newest published message, and the presence registry.
+//! The hub: everything published after a commit reaches the right sessions.
+//! The lobby (everyone is in it) and events everyone sees go through a
+//! bounded broadcast of frames serialized once; events of other rooms go
+//! only to their members' sessions ([`routes`]). It also keeps the newest
+//! lobby frames for catching up, the head of the change stream, and presence.
 
 mod presence;
+pub mod routes;
 
 pub use presence::{POLLER_TTL, PRESENCE_LIST_CAP, Presence, PresenceGuard};
+pub use routes::{QueueGuard, Routes, SessionQueue};
 
-use crate::protocol::ServerFrame;
-use crate::store::Message;
+use crate::protocol::stream_frame;
+use crate::store::{Change, ChangeKind, LOBBY_ID, MemberEvent, RoomKind};
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -15,88 +20,144 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-/// One frame on a room's broadcast, shared by every receiver.
+/// One frame for sessions, shared by every receiver.
 #[derive(Debug, Clone)]
 pub struct Event {
-    /// Message id for message frames, 0 for others (presence).
-    pub id: i64,
+    /// Stream seq (a message's id); 0 for frames outside the stream (presence).
+    pub seq: i64,
     /// The complete WebSocket frame (header and JSON), built once.
     pub frame: Bytes,
+    /// Part of the v1 lobby stream (lobby messages and presence): sessions
+    /// that know nothing of rooms get only these.
+    pub v1: bool,
 }
 
-/// Broadcast channels per room. Receivers are spread over them so that the
-/// channel locks (taken by every receiver on every frame) are not one point
-/// of contention for thousands of connections.
+/// Broadcast channels for everyone. Receivers are spread over them so that
+/// the channel locks (taken by every receiver on every frame) are not one
+/// point of contention for thousands of connections.
 const SHARDS: usize = 16;
 
-/// Message frames kept for catching up lagging or resuming connections
-/// without the store (about 2 MiB of typical messages).
+/// Lobby message frames kept for catching up lagging or resuming v1
+/// connections without the store (about 2 MiB of typical messages).
 const RECENT_FRAMES: usize = 8192;
 
-/// The newest message frames, in id order.
+/// The newest lobby message frames, in seq order.
 struct Recent {
     frames: VecDeque<Event>,
-    /// Every message with an id above this one is in `frames`.
+    /// Every lobby message with an id above this one is in `frames`.
     floor: i64,
 }
 
-/// Shared real-time state. Messages are published here by the store's writer
-/// thread after commit, in id order.
+/// Shared real-time state. Changes are published here by the store's writer
+/// thread after commit, in seq order.
 pub struct Hub {
-    lobby: Box<[broadcast::Sender<Event>]>,
+    everyone: Box<[broadcast::Sender<Event>]>,
     next_shard: AtomicUsize,
     head: AtomicI64,
+    /// The seq of the newest change routed to every channel and queue: a
+    /// session that drains its two sources after reading it has every event
+    /// up to it, so it can merge them in order.
+    routed: AtomicI64,
     recent: Mutex<Recent>,
+    routes: Arc<Routes>,
     presence: Presence,
 }
 
+/// A v2 session's subscription: the broadcast, its own queue, the head.
+pub struct StreamSubscription {
+    /// Lobby and everyone's events.
+    pub everyone: broadcast::Receiver<Event>,
+    /// Events of the user's other rooms and their own reads.
+    pub own: QueueGuard,
+    /// Every event above this seq will arrive on one of the two.
+    pub head: i64,
+}
+
 impl Hub {
-    /// A hub whose newest message is `head_id`, with `capacity` frames of
-    /// broadcast buffer per room.
-    pub fn new(head_id: i64, capacity: usize) -> Arc<Self> {
-        let lobby = (0..SHARDS)
+    /// A hub whose newest change is `head`, with `capacity` frames of buffer
+    /// for the broadcast and for each session's queue.
+    pub fn new(head: i64, capacity: usize) -> Arc<Self> {
+        let everyone = (0..SHARDS)
             .map(|_| broadcast::channel(capacity.max(16)).0)
             .collect();
         Arc::new(Self {
-            lobby,
+            everyone,
             next_shard: AtomicUsize::new(0),
-            head: AtomicI64::new(head_id),
+            head: AtomicI64::new(head),
+            routed: AtomicI64::new(head),
             recent: Mutex::new(Recent {
                 frames: VecDeque::with_capacity(RECENT_FRAMES),
-                floor: head_id,
+                floor: head,
             }),
+            routes: Arc::new(Routes::new(capacity)),
             presence: Presence::default(),
         })
     }
 
-    /// Publishes committed messages (called in id order by the writer thread).
-    pub fn publish(&self, messages: &[Message]) {
-        let events: Vec<Event> = messages
-            .iter()
-            .map(|message| Event {
-                id: message.id,
-                frame: ServerFrame::Message { message }.to_ws_frame(),
-            })
-            .collect();
+    /// The membership index (loaded at start, kept current by `publish`).
+    pub fn routes(&self) -> &Routes {
+        &self.routes
+    }
+
+    /// Publishes committed changes (called in seq order by the writer thread).
+    pub fn publish(&self, changes: &[Change]) {
+        for change in changes {
+            let event = Event {
+                seq: change.seq,
+                frame: crate::protocol::text_frame(&stream_frame(change)),
+                v1: matches!(change.kind, ChangeKind::Message(_)) && change.room_id == LOBBY_ID,
+            };
+            if event.v1 {
+                self.remember(&event);
+            }
+            // The head moves before the send: a subscriber that reads a head
+            // below this seq is subscribed already and will receive the frame.
+            self.head.store(change.seq, Ordering::SeqCst);
+            self.route(change, event);
+            self.routed.store(change.seq, Ordering::SeqCst);
+        }
+    }
+
+    /// The seq up to which every change has been routed.
+    pub fn routed(&self) -> i64 {
+        self.routed.load(Ordering::SeqCst)
+    }
+
+    fn route(&self, change: &Change, event: Event) {
+        let room = change.room_id;
+        match &change.kind {
+            ChangeKind::Read { user_id, .. } => self.routes.to_user(*user_id, &event),
+            _ if room == LOBBY_ID => self.send(event),
+            ChangeKind::Room { room: r, .. } if r.kind == RoomKind::Open => self.send(event),
+            ChangeKind::Member {
+                event: what, user, ..
+            } => {
+                // The added user hears of it; the removed one too, then nothing more.
+                match what {
+                    MemberEvent::Added => {
+                        self.routes.add_member(room, user.id);
+                        self.routes.to_room(room, &event);
+                    }
+                    MemberEvent::Removed => {
+                        self.routes.to_room(room, &event);
+                        self.routes.remove_member(room, user.id);
+                    }
+                }
+            }
+            _ => self.routes.to_room(room, &event),
+        }
+    }
+
+    fn remember(&self, event: &Event) {
         // Into the catch-up cache first: whatever a lagging receiver missed
         // on the broadcast is then in the cache (or, once evicted, the store).
+        let mut recent = self.lock_recent();
+        if recent.frames.len() == RECENT_FRAMES
+            && let Some(old) = recent.frames.pop_front()
         {
-            let mut recent = self.lock_recent();
-            for event in &events {
-                if recent.frames.len() == RECENT_FRAMES
-                    && let Some(old) = recent.frames.pop_front()
-                {
-                    recent.floor = old.id;
-                }
-                recent.frames.push_back(event.clone());
-            }
+            recent.floor = old.seq;
         }
-        for event in events {
-            // The head moves before the send: a subscriber that reads a head
-            // below this id is subscribed already and will receive the frame.
-            self.head.store(event.id, Ordering::SeqCst);
-            self.send(event);
-        }
+        recent.frames.push_back(event.clone());
     }
 
     fn lock_recent(&self) -> MutexGuard<'_, Recent> {
@@ -104,34 +165,50 @@ impl Hub {
         self.recent.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Up to `max` message frames with ids above `after`, oldest first, from
-    /// memory; `None` when some of them are only in the store.
+    /// Up to `max` lobby message frames with ids above `after`, oldest first,
+    /// from memory; `None` when some of them are only in the store.
     pub fn recent_after(&self, after: i64, max: usize) -> Option<Vec<Event>> {
         let recent = self.lock_recent();
         if after < recent.floor {
             return None;
         }
-        let start = recent.frames.partition_point(|e| e.id <= after);
+        let start = recent.frames.partition_point(|e| e.seq <= after);
         Some(recent.frames.range(start..).take(max).cloned().collect())
     }
 
-    /// Sends one frame (shared, not copied) to every receiver of the lobby.
+    /// Sends one frame (shared, not copied) to everyone.
     fn send(&self, event: Event) {
-        for shard in &self.lobby {
+        for shard in &self.everyone {
             // No receivers is fine: nobody is connected to that shard.
             let _ = shard.send(event.clone());
         }
     }
 
-    /// Subscribes to the lobby, then reads the head: every message with an id
-    /// above the returned head will arrive on the receiver.
-    pub fn subscribe(&self) -> (broadcast::Receiver<Event>, i64) {
+    fn subscribe_everyone(&self) -> broadcast::Receiver<Event> {
         let shard = self.next_shard.fetch_add(1, Ordering::Relaxed) % SHARDS;
-        let rx = self.lobby[shard].subscribe();
+        self.everyone[shard].subscribe()
+    }
+
+    /// Subscribes to the lobby stream, then reads the head: every lobby
+    /// message with an id above the returned head will arrive on the receiver.
+    pub fn subscribe(&self) -> (broadcast::Receiver<Event>, i64) {
+        let rx = self.subscribe_everyone();
         (rx, self.head.load(Ordering::SeqCst))
     }
 
-    /// The id of the newest published message.
+    /// Subscribes a v2 session of `user_id` to everything it may see, then
+    /// reads the head.
+    pub fn subscribe_stream(&self, user_id: i64) -> StreamSubscription {
+        let everyone = self.subscribe_everyone();
+        let own = self.routes.register(user_id);
+        StreamSubscription {
+            everyone,
+            own,
+            head: self.head.load(Ordering::SeqCst),
+        }
+    }
+
+    /// The seq of the newest published change.
     pub fn head(&self) -> i64 {
         self.head.load(Ordering::SeqCst)
     }
@@ -141,7 +218,7 @@ impl Hub {
         &self.presence
     }
 
-    /// Pushes coalesced presence frames to the lobby until `shutdown`.
+    /// Pushes coalesced presence frames to everyone until `shutdown`.
     pub async fn run_presence(self: Arc<Self>, shutdown: CancellationToken) {
         /// At most one presence push per this interval.
         const COALESCE: Duration = Duration::from_millis(250);
@@ -155,8 +232,9 @@ impl Hub {
             }
             if let Some(frame) = self.presence.take_changes() {
                 self.send(Event {
-                    id: 0,
+                    seq: 0,
                     frame: crate::protocol::text_frame(&frame),
+                    v1: true,
                 });
             }
             tokio::select! {
@@ -171,15 +249,22 @@ impl Hub {
 mod tests {
     use super::*;
 
-    fn message(id: i64) -> Message {
-        Message {
-            id,
-            room: "lobby",
-            user_id: 1,
-            username: "a".into(),
-            content: format!("m{id}"),
-            created_at: 0,
-            client_id: format!("c{id}"),
+    use crate::store::Message;
+
+    fn message(id: i64) -> Change {
+        Change {
+            seq: id,
+            room_id: LOBBY_ID,
+            kind: ChangeKind::Message(Message {
+                id,
+                room: "lobby".into(),
+                room_id: LOBBY_ID,
+                user_id: 1,
+                username: "a".into(),
+                content: format!("m{id}"),
+                created_at: 0,
+                client_id: format!("c{id}"),
+            }),
         }
     }
 
@@ -195,18 +280,18 @@ mod tests {
             hub.recent_after(9, 100).is_none(),
             "message 10 is only in the store"
         );
-        let batch: Vec<Message> = (11..=20).map(message).collect();
+        let batch: Vec<Change> = (11..=20).map(message).collect();
         hub.publish(&batch);
         let page = hub.recent_after(14, 3).unwrap();
-        assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), [15, 16, 17]);
-        let many: Vec<Message> = (21..=20 + RECENT_FRAMES as i64).map(message).collect();
+        assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [15, 16, 17]);
+        let many: Vec<Change> = (21..=20 + RECENT_FRAMES as i64).map(message).collect();
         hub.publish(&many);
         // 11..=20 were evicted to make room.
         assert!(
             hub.recent_after(19, 1).is_none(),
             "evicted: go to the store"
         );
-        assert_eq!(hub.recent_after(20, 1).unwrap()[0].id, 21);
+        assert_eq!(hub.recent_after(20, 1).unwrap()[0].seq, 21);
         assert_eq!(hub.head(), 20 + RECENT_FRAMES as i64);
     }
 }

@@ -4,10 +4,10 @@
 
 use super::{Held, origin};
 use crate::api::{ApiError, limit_key};
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::limits::Refusal;
 use crate::server::{ClientAddr, ConnectionTicket, refusal_response};
+use crate::state::AppState;
 use crate::telemetry::names;
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
@@ -31,6 +31,8 @@ const BEARER_PREFIX: &str = "bearer.";
 #[derive(Debug, Deserialize)]
 struct WsQuery {
     after: Option<i64>,
+    /// `2`: the rooms stream (docs/PROTOCOL.md §3); absent: the seed's lobby stream.
+    v: Option<u8>,
 }
 
 /// `GET /api/chat/ws`.
@@ -106,6 +108,11 @@ fn upgrade(
     }
     let query: WsQuery = serde_urlencoded::from_str(request.query)
         .map_err(|_| ApiError::bad_request("after must be a message id (an integer)"))?;
+    let version = match query.v {
+        None | Some(1) => super::Version::V1,
+        Some(2) => super::Version::V2,
+        Some(_) => return Err(ApiError::bad_request("v must be 1 or 2").into()),
+    };
     let key = websocket_key(headers)?;
     if !origin::allowed(headers, &state.config.allowed_origins) {
         return Err(ApiError::forbidden(
@@ -138,7 +145,7 @@ fn upgrade(
         tcp: request.ticket,
     };
 
-    let config = state.config.ws.tungstenite();
+    let config = tungstenite_config(state.config.ws.max_frame);
     let after = query.after.map(|a| a.max(0));
     let session_state = state.clone();
     state.sessions.spawn(async move {
@@ -162,7 +169,7 @@ fn upgrade(
                     // A task of its own: this upgrade future is large and
                     // would otherwise stay allocated for the socket's life.
                     let sessions = session_state.sessions.clone();
-                    sessions.spawn(super::run(ws, session_state, user, after, held));
+                    sessions.spawn(super::run(ws, session_state, user, after, version, held));
                 }
                 Err(_) => tracing::error!("upgraded connection is not a TCP stream"),
             },

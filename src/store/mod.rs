@@ -3,16 +3,24 @@
 
 mod lock;
 mod models;
+pub mod offline;
 mod reader;
+mod room_reads;
+mod room_writes;
 mod schema;
 mod writer;
 mod writes;
 
 pub use lock::{DataDirLock, LOCK_FILE, LockError};
-pub use models::{LOBBY, Message, RoomRef, Stored, User, UserCredentials, now_ms};
+pub use models::{
+    Change, ChangeKind, LOBBY_ID, LOBBY_NAME, MemberEvent, Message, Room, RoomEvent, RoomKind,
+    RoomView, Stored, User, UserCredentials, UserRef, now_ms,
+};
 pub use reader::{Page, ReadPool};
+pub use room_reads::{MAX_UNREAD, StreamPage};
+pub use room_writes::MAX_DIRECT_MEMBERS;
 pub use schema::{DB_FILE, OpenedDb, open_db};
-pub use writer::{MessageWriter, Publisher, WriterStats};
+pub use writer::{MessageWriter, Publisher, RoomDone, RoomOp, WriterStats};
 
 use crate::domain::{ClientId, MessageBody, Username};
 use std::path::Path;
@@ -25,9 +33,18 @@ pub enum StoreError {
     /// A unique value (the username) is taken.
     #[error("already exists")]
     Conflict,
-    /// The row asked for does not exist.
+    /// The row asked for does not exist, or the user may not know it does.
     #[error("not found")]
     NotFound,
+    /// The room is archived: read-only.
+    #[error("the room is archived")]
+    Archived,
+    /// Not allowed, with the reason.
+    #[error("not allowed: {0}")]
+    Forbidden(&'static str),
+    /// The request is wrong, with the reason.
+    #[error("invalid: {0}")]
+    Invalid(&'static str),
     /// SQLite failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -59,8 +76,8 @@ pub struct Store {
 
 impl Store {
     /// Starts the writer thread and read pool on a database opened by [`open_db`].
-    /// `publish` is called on the writer thread, after each commit, with the new
-    /// messages in id order.
+    /// `publish` is called on the writer thread, after each commit, with its
+    /// changes in seq order.
     pub fn start(db: OpenedDb, path: &Path, publish: Publisher) -> StoreResult<Self> {
         let epoch = Arc::from(db.epoch.as_str());
         let reader = Arc::new(ReadPool::open(path, 4)?);
@@ -87,19 +104,23 @@ impl Store {
         self.writer.stats()
     }
 
-    /// Stores a message (or finds the earlier one with the same client id);
-    /// returns after the transaction has committed.
+    /// Stores a message in a room the sender may post to (or finds the
+    /// earlier one with the same client id); returns after the commit.
     pub async fn insert_message(
         &self,
-        room: RoomRef,
-        user_id: i64,
-        username: &str,
+        room_id: i64,
+        sender: UserRef,
         body: MessageBody,
         client_id: ClientId,
     ) -> StoreResult<Stored> {
         self.writer
-            .insert_message(room, user_id, username.to_owned(), body, client_id)
+            .insert_message(room_id, sender, body, client_id)
             .await
+    }
+
+    /// Changes a room, a membership or a read position; returns after the commit.
+    pub async fn room(&self, op: RoomOp) -> StoreResult<RoomDone> {
+        self.writer.room(op).await
     }
 
     /// Creates an account; `Conflict` if the name is taken in any letter case.
@@ -128,6 +149,11 @@ impl Store {
     pub async fn health(&self) -> StoreResult<()> {
         self.reader.ping().await?;
         self.writer.probe().await
+    }
+
+    /// Publishes what other processes (the admin CLI) committed.
+    pub async fn sync(&self) {
+        self.writer.sync().await;
     }
 
     /// Test hook: caps the database file at `pages` pages to simulate a full

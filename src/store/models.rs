@@ -1,27 +1,20 @@
 //! Rows as the rest of the program sees them.
 
+use crate::domain::access;
 use serde::Serialize;
 
-/// The room every user is in until rooms become a feature.
-pub const LOBBY: RoomRef = RoomRef {
-    id: 1,
-    name: "lobby",
-};
+/// The lobby's room id: every account is a member and nobody leaves.
+pub const LOBBY_ID: i64 = 1;
+/// The lobby's name, as the v1 protocol shows it.
+pub const LOBBY_NAME: &str = "lobby";
 
-/// A room's id and name (names are fixed at build time for now).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoomRef {
-    /// Row id in `rooms`.
+/// A user as lists and events show them.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UserRef {
+    /// User id.
     pub id: i64,
-    /// Name shown to clients.
-    pub name: &'static str,
-}
-
-impl RoomRef {
-    /// Looks a room up by the name a client gave.
-    pub fn by_name(name: &str) -> Option<Self> {
-        (name == LOBBY.name).then_some(LOBBY)
-    }
+    /// Username.
+    pub username: String,
 }
 
 /// A user account, without its password hash.
@@ -48,13 +41,98 @@ pub struct UserCredentials {
     pub tokens_valid_after: u64,
 }
 
+/// The kind of a room.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum RoomKind {
+    /// Every account may see it and join.
+    Open,
+    /// Members only.
+    Closed,
+    /// A direct conversation.
+    Direct,
+}
+
+impl RoomKind {
+    /// The name stored in the database and sent to clients.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Closed => "closed",
+            Self::Direct => "direct",
+        }
+    }
+
+    /// The kind stored as `s` (unknown values read as closed: fail safe).
+    pub fn from_db(s: &str) -> Self {
+        match s {
+            "open" => Self::Open,
+            "direct" => Self::Direct,
+            _ => Self::Closed,
+        }
+    }
+
+    /// The kind as the access rule sees it.
+    pub fn access(self) -> access::Kind {
+        match self {
+            Self::Open => access::Kind::Open,
+            Self::Closed => access::Kind::Closed,
+            Self::Direct => access::Kind::Direct,
+        }
+    }
+}
+
+/// A room as every member sees it (stream events and REST answers).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Room {
+    /// Row id.
+    pub id: i64,
+    /// Name (empty for direct messages).
+    pub name: String,
+    /// Open, closed or direct.
+    pub kind: RoomKind,
+    /// Topic (may be empty).
+    pub topic: String,
+    /// The lobby.
+    pub lobby: bool,
+    /// Read-only and hidden from the room list.
+    pub archived: bool,
+    /// Unix epoch milliseconds.
+    pub created_at: i64,
+    /// Who created it (none for the lobby).
+    pub created_by: Option<i64>,
+    /// Members now.
+    pub members_count: i64,
+    /// Every member, for direct messages only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<UserRef>>,
+}
+
+/// A room as one user sees it: the room plus their own position in it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RoomView {
+    /// The room.
+    #[serde(flatten)]
+    pub room: Room,
+    /// The user is a member.
+    pub member: bool,
+    /// Messages by others after `last_read_id`.
+    pub unread: i64,
+    /// The newest message id (0 when there is none).
+    pub last_message_id: i64,
+    /// How far the user has read.
+    pub last_read_id: i64,
+}
+
 /// A stored chat message, as sent to clients.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Message {
-    /// Row id; grows with commit order.
+    /// Row id: the seq of its creation, so it grows with commit order.
     pub id: i64,
-    /// Room name.
-    pub room: &'static str,
+    /// The room's name (`lobby` in the lobby, empty in direct messages).
+    pub room: String,
+    /// The room's id.
+    pub room_id: i64,
     /// Author's id.
     pub user_id: i64,
     /// Author's name.
@@ -74,6 +152,91 @@ pub struct Stored {
     pub message: Message,
     /// False when the `(user, client_id)` pair was already stored.
     pub created: bool,
+}
+
+/// What happened to a room.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RoomEvent {
+    /// Created (sent for open rooms; members of others learn from `member added`).
+    Created,
+    /// Renamed or given a new topic.
+    Updated,
+    /// Archived.
+    Archived,
+    /// Unarchived.
+    Unarchived,
+}
+
+/// What happened to a membership.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberEvent {
+    /// Joined or was added.
+    Added,
+    /// Left or was removed.
+    Removed,
+}
+
+/// One committed change, in stream order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Position in the one change stream (a message's id).
+    pub seq: i64,
+    /// The room it belongs to.
+    pub room_id: i64,
+    /// What changed.
+    pub kind: ChangeKind,
+}
+
+/// The kinds of change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A new message.
+    Message(Message),
+    /// A room was created, updated, archived or unarchived.
+    Room {
+        /// What happened.
+        event: RoomEvent,
+        /// The room after it.
+        room: Room,
+    },
+    /// A member was added or removed.
+    Member {
+        /// What happened.
+        event: MemberEvent,
+        /// The member.
+        user: UserRef,
+        /// The room after it.
+        room: Room,
+    },
+    /// A user's read position moved (their own connections only).
+    Read {
+        /// The reader.
+        user_id: i64,
+        /// The new position.
+        last_read_id: i64,
+    },
+}
+
+impl ChangeKind {
+    /// The name of the kind in the `events` table.
+    pub fn db_name(&self) -> &'static str {
+        match self {
+            Self::Message(_) => "message",
+            Self::Room { event, .. } => match event {
+                RoomEvent::Created => "room_created",
+                RoomEvent::Updated => "room_updated",
+                RoomEvent::Archived => "room_archived",
+                RoomEvent::Unarchived => "room_unarchived",
+            },
+            Self::Member { event, .. } => match event {
+                MemberEvent::Added => "member_added",
+                MemberEvent::Removed => "member_removed",
+            },
+            Self::Read { .. } => "read",
+        }
+    }
 }
 
 /// Milliseconds since the Unix epoch, by the wall clock.

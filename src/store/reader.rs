@@ -2,10 +2,10 @@
 //! taken from a small pool, so reads never block the async threads and never
 //! wait for the writer (WAL).
 
-use super::models::{Message, RoomRef, User, UserCredentials};
+use super::models::{Message, User, UserCredentials};
 use super::schema::BUSY_TIMEOUT;
 use super::{StoreError, StoreResult};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -119,53 +119,6 @@ impl ReadPool {
         .await
     }
 
-    /// Up to `limit` newest messages with id < `before` (any id when `None`).
-    pub async fn history(
-        &self,
-        room: RoomRef,
-        before: Option<i64>,
-        limit: usize,
-    ) -> StoreResult<Page> {
-        let before = before.unwrap_or(i64::MAX);
-        self.with(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT m.id, m.user_id, u.username, m.content, m.created_at, m.client_id
-                 FROM messages m JOIN users u ON u.id = m.user_id
-                 WHERE m.room_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3",
-            )?;
-            let mut messages = stmt
-                .query_map(params![room.id, before, limit_plus_one(limit)], |r| {
-                    message_from_row(r, room)
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let has_more = messages.len() > limit;
-            messages.truncate(limit);
-            messages.reverse();
-            Ok(Page { messages, has_more })
-        })
-        .await
-    }
-
-    /// Up to `limit` messages with id > `after`, oldest first.
-    pub async fn after(&self, room: RoomRef, after: i64, limit: usize) -> StoreResult<Page> {
-        self.with(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT m.id, m.user_id, u.username, m.content, m.created_at, m.client_id
-                 FROM messages m JOIN users u ON u.id = m.user_id
-                 WHERE m.room_id = ?1 AND m.id > ?2 ORDER BY m.id LIMIT ?3",
-            )?;
-            let mut messages = stmt
-                .query_map(params![room.id, after, limit_plus_one(limit)], |r| {
-                    message_from_row(r, room)
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let has_more = messages.len() > limit;
-            messages.truncate(limit);
-            Ok(Page { messages, has_more })
-        })
-        .await
-    }
-
     /// Password-reset stamps: user id → tokens issued before this Unix second
     /// are refused (only accounts that were ever reset).
     pub async fn token_stamps(&self) -> StoreResult<HashMap<i64, u64>> {
@@ -201,15 +154,6 @@ impl ReadPool {
         .await
     }
 
-    /// The highest message id stored in `room` (0 when empty).
-    pub async fn head(&self, room: RoomRef) -> StoreResult<i64> {
-        self.with(move |c| {
-            c.prepare_cached("SELECT COALESCE(MAX(id), 0) FROM messages WHERE room_id = ?1")?
-                .query_row([room.id], |r| r.get(0))
-        })
-        .await
-    }
-
     /// Number of stored messages (all rooms).
     pub async fn message_count(&self) -> StoreResult<i64> {
         self.with(|c| c.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0)))
@@ -217,7 +161,7 @@ impl ReadPool {
     }
 }
 
-fn limit_plus_one(limit: usize) -> i64 {
+pub(super) fn limit_plus_one(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1
 }
 
@@ -243,17 +187,5 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         username: r.get(1)?,
         is_admin: r.get(2)?,
         created_at: r.get(3)?,
-    })
-}
-
-fn message_from_row(r: &Row<'_>, room: RoomRef) -> rusqlite::Result<Message> {
-    Ok(Message {
-        id: r.get(0)?,
-        room: room.name,
-        user_id: r.get(1)?,
-        username: r.get(2)?,
-        content: r.get(3)?,
-        created_at: r.get(4)?,
-        client_id: r.get(5)?,
     })
 }

@@ -32,8 +32,8 @@ pub struct OpenedDb {
     pub conn: Connection,
     /// The database instance id (`meta.epoch`).
     pub epoch: String,
-    /// The highest message id stored.
-    pub head_id: i64,
+    /// The highest seq of the change stream.
+    pub head_seq: i64,
     /// The JWT signing secret kept in `meta` (created on first start).
     pub jwt_secret: Vec<u8>,
 }
@@ -48,9 +48,21 @@ pub fn open_db(path: &Path) -> StoreResult<OpenedDb> {
     // fsync per batch, not per message.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Rebuilding a table that others reference (SQLite's recipe for changes
+    // ALTER TABLE cannot make) needs foreign keys off while it runs; every
+    // reference is checked once the migrations are done.
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
     migrations()?.to_latest(&mut conn)?;
+    let broken: i64 = conn.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })?;
+    if broken > 0 {
+        return Err(StoreError::Task(format!(
+            "the database has {broken} broken references after migrating"
+        )));
+    }
+    conn.pragma_update(None, "foreign_keys", "ON")?;
     fill_name_keys(&conn)?;
     conn.execute(
         "DELETE FROM revoked_sessions WHERE expires_at < ?1",
@@ -60,14 +72,13 @@ pub fn open_db(path: &Path) -> StoreResult<OpenedDb> {
     let epoch: String = conn.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| {
         r.get(0)
     })?;
-    let head_id: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM messages", [], |r| {
-        r.get(0)
-    })?;
+    let head_seq: i64 =
+        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
     let jwt_secret = jwt_secret(&conn)?;
     Ok(OpenedDb {
         conn,
         epoch,
-        head_id,
+        head_seq,
         jwt_secret,
     })
 }
@@ -138,7 +149,7 @@ mod tests {
         let first = open_db(&path).unwrap();
         assert_eq!(first.epoch.len(), 32);
         assert_eq!(first.jwt_secret.len(), 32);
-        assert_eq!(first.head_id, 0);
+        assert_eq!(first.head_seq, 0);
         let lobby: String = first
             .conn
             .query_row("SELECT name FROM rooms WHERE id = 1", [], |r| r.get(0))

@@ -8,10 +8,12 @@
 //! one by one); anything else (busy, disk full, I/O) fails the whole batch at
 //! once, nothing acked, and marks the writer unhealthy until a write succeeds.
 
-use super::models::{Message, RoomRef, Stored, User, now_ms};
+use super::models::{Change, Room, RoomKind, Stored, User, UserRef, now_ms};
+use super::room_reads;
+use super::room_writes::{self, Tx};
 use super::writes;
 use super::{StoreError, StoreResult};
-use crate::domain::{ClientId, MessageBody, Username};
+use crate::domain::{ClientId, MessageBody, RoomName, Topic, Username};
 use crate::telemetry::names;
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use std::sync::Arc;
@@ -19,8 +21,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
-/// Called on the writer thread after each commit with the new messages, in id order.
-pub type Publisher = Box<dyn Fn(&[Message]) + Send + 'static>;
+/// Called on the writer thread after each commit with its changes, in seq order.
+pub type Publisher = Box<dyn Fn(&[Change]) + Send + 'static>;
 
 /// Most requests committed in one transaction.
 const MAX_BATCH: usize = 1024;
@@ -47,14 +49,109 @@ pub struct WriterStats {
     pub failing: AtomicBool,
 }
 
+/// A change to rooms, memberships or read positions (see `room_writes`).
+#[derive(Debug)]
+pub enum RoomOp {
+    /// Create an open or closed room.
+    Create {
+        /// Who creates it (a member).
+        creator: UserRef,
+        /// Its name.
+        name: RoomName,
+        /// Open or closed.
+        kind: RoomKind,
+        /// Its topic.
+        topic: Topic,
+        /// Further members.
+        member_ids: Vec<i64>,
+    },
+    /// Get or create the direct room of the creator and these users.
+    Direct {
+        /// Who asks (a member).
+        creator: UserRef,
+        /// The others.
+        user_ids: Vec<i64>,
+    },
+    /// Add members.
+    AddMembers {
+        /// The room.
+        room_id: i64,
+        /// Who adds them.
+        actor: UserRef,
+        /// Whom.
+        user_ids: Vec<i64>,
+    },
+    /// Join an open room.
+    Join {
+        /// The room.
+        room_id: i64,
+        /// Who joins.
+        user: UserRef,
+    },
+    /// Leave, or remove someone else.
+    Remove {
+        /// The room.
+        room_id: i64,
+        /// Who does it.
+        actor: UserRef,
+        /// Who goes.
+        target: i64,
+    },
+    /// Rename or set the topic.
+    Update {
+        /// The room.
+        room_id: i64,
+        /// Who does it.
+        actor: UserRef,
+        /// New name.
+        name: Option<RoomName>,
+        /// New topic.
+        topic: Option<Topic>,
+    },
+    /// Archive or unarchive.
+    Archive {
+        /// The room.
+        room_id: i64,
+        /// Who does it (an admin).
+        actor: UserRef,
+        /// Archive (true) or unarchive.
+        archived: bool,
+    },
+    /// Move a read position forward.
+    Read {
+        /// The room.
+        room_id: i64,
+        /// The reader.
+        user: UserRef,
+        /// How far they have read.
+        last_read_id: i64,
+    },
+}
+
+/// What a [`RoomOp`] produced.
+#[derive(Debug)]
+pub enum RoomDone {
+    /// The room after the change.
+    Room(Room),
+    /// A direct room and whether it was created now.
+    Direct(Room, bool),
+    /// The members actually added.
+    Added(Vec<UserRef>),
+    /// Nothing to return.
+    Done,
+}
+
 enum Op {
     InsertMessage {
-        room: RoomRef,
-        user_id: i64,
-        username: String,
+        room_id: i64,
+        sender: UserRef,
         body: MessageBody,
         client_id: ClientId,
         reply: oneshot::Sender<StoreResult<Stored>>,
+    },
+    Room {
+        op: RoomOp,
+        reply: oneshot::Sender<StoreResult<RoomDone>>,
     },
     CreateUser {
         username: Username,
@@ -71,6 +168,8 @@ enum Op {
     Probe {
         reply: oneshot::Sender<StoreResult<()>>,
     },
+    /// Publish what other processes committed (the admin CLI).
+    Sync,
     /// Test hook: `PRAGMA max_page_count`, to simulate a full disk.
     PageLimit {
         pages: i64,
@@ -82,14 +181,18 @@ enum Op {
 impl Op {
     /// Control requests are not part of the batch's transaction.
     fn is_control(&self) -> bool {
-        matches!(self, Op::Probe { .. } | Op::PageLimit { .. } | Op::Shutdown)
+        matches!(
+            self,
+            Op::Probe { .. } | Op::PageLimit { .. } | Op::Sync | Op::Shutdown
+        )
     }
 }
 
 /// What one request produced inside a transaction that then committed.
 enum Outcome {
-    Message(Stored),
+    Message(StoreResult<Stored>),
     User(StoreResult<User>),
+    Room(StoreResult<RoomDone>),
     Done,
 }
 
@@ -125,6 +228,7 @@ impl MessageWriter {
             done: done_tx,
             last_error_log: None,
             suppressed_errors: 0,
+            last_seq: None,
         };
         (Self { tx, stats, done }, worker)
     }
@@ -137,21 +241,24 @@ impl MessageWriter {
     /// Queues a message insert and waits for its commit.
     pub async fn insert_message(
         &self,
-        room: RoomRef,
-        user_id: i64,
-        username: String,
+        room_id: i64,
+        sender: UserRef,
         body: MessageBody,
         client_id: ClientId,
     ) -> StoreResult<Stored> {
         self.submit(|reply| Op::InsertMessage {
-            room,
-            user_id,
-            username,
+            room_id,
+            sender,
             body,
             client_id,
             reply,
         })
         .await
+    }
+
+    /// Queues a room change and waits for its commit.
+    pub async fn room(&self, op: RoomOp) -> StoreResult<RoomDone> {
+        self.submit(|reply| Op::Room { op, reply }).await
     }
 
     /// Queues an account creation and waits for its commit.
@@ -188,6 +295,12 @@ impl MessageWriter {
     /// and (after a failure) can grow the database again.
     pub async fn probe(&self) -> StoreResult<()> {
         self.submit(|reply| Op::Probe { reply }).await
+    }
+
+    /// Publishes changes other processes (the admin CLI) committed, so they
+    /// reach clients and the routing index even when the server writes nothing.
+    pub async fn sync(&self) {
+        let _ = self.tx.send(Op::Sync).await;
     }
 
     /// Test hook: caps the database at `pages` pages (`PRAGMA max_page_count`)
@@ -234,6 +347,8 @@ struct Worker {
     done: watch::Sender<bool>,
     last_error_log: Option<Instant>,
     suppressed_errors: u64,
+    /// The newest seq published (read at start).
+    last_seq: Option<i64>,
 }
 
 impl Worker {
@@ -280,11 +395,15 @@ impl Worker {
             return;
         }
         let started = Instant::now();
-        match apply_all(&mut self.conn, &batch) {
-            Ok(outcomes) => {
+        let last_seq = self.last_seq();
+        match apply_all(&mut self.conn, &batch, last_seq) {
+            Ok((outcomes, changes)) => {
                 self.stats.failing.store(false, Ordering::Relaxed);
                 self.record(batch.len(), started);
-                self.finish(batch, outcomes);
+                if let Some(last) = changes.last() {
+                    self.last_seq = Some(last.seq);
+                }
+                self.finish(batch, outcomes, &changes);
             }
             Err(err) if batch.len() > 1 && is_constraint(&err) => {
                 tracing::warn!(error = %err, size = batch.len(), "constraint error in a batch; committing its requests one by one");
@@ -327,8 +446,30 @@ impl Worker {
         }
     }
 
+    /// The newest seq published: read from the database the first time.
+    fn last_seq(&mut self) -> i64 {
+        *self.last_seq.get_or_insert_with(|| {
+            self.conn
+                .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))
+                .unwrap_or(0)
+        })
+    }
+
     fn control(&mut self, op: Op) {
         match op {
+            Op::Sync => {
+                let last = self.last_seq();
+                match room_reads::changes_after(&self.conn, last) {
+                    Ok(changes) if !changes.is_empty() => {
+                        self.last_seq = changes.last().map(|c| c.seq);
+                        (self.publish)(&changes);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read changes made by other processes")
+                    }
+                }
+            }
             Op::Probe { reply } => {
                 let result = self.probe();
                 let _ = reply.send(result);
@@ -397,26 +538,26 @@ impl Worker {
         metrics::histogram!(names::DB_BATCH_SIZE).record(size as f64);
     }
 
-    /// Publishes the new messages (in id order) and then answers every request.
-    fn finish(&self, batch: Vec<Op>, outcomes: Vec<Outcome>) {
-        let fresh: Vec<Message> = outcomes
-            .iter()
-            .filter_map(|o| match o {
-                Outcome::Message(s) if s.created => Some(s.message.clone()),
-                _ => None,
-            })
-            .collect();
-        if !fresh.is_empty() {
-            metrics::counter!(names::MESSAGES_STORED).increment(fresh.len() as u64);
-            (self.publish)(&fresh);
+    /// Publishes the changes (in seq order) and then answers every request.
+    fn finish(&self, batch: Vec<Op>, outcomes: Vec<Outcome>, changes: &[Change]) {
+        if !changes.is_empty() {
+            let messages = changes
+                .iter()
+                .filter(|c| matches!(c.kind, super::models::ChangeKind::Message(_)))
+                .count();
+            metrics::counter!(names::MESSAGES_STORED).increment(messages as u64);
+            (self.publish)(changes);
         }
         for (op, outcome) in batch.into_iter().zip(outcomes) {
             match (op, outcome) {
                 (Op::InsertMessage { reply, .. }, Outcome::Message(s)) => {
-                    let _ = reply.send(Ok(s));
+                    let _ = reply.send(s);
                 }
                 (Op::CreateUser { reply, .. }, Outcome::User(u)) => {
                     let _ = reply.send(u);
+                }
+                (Op::Room { reply, .. }, Outcome::Room(r)) => {
+                    let _ = reply.send(r);
                 }
                 (Op::RevokeSession { reply, .. }, Outcome::Done) => {
                     let _ = reply.send(Ok(()));
@@ -442,6 +583,9 @@ fn reply_err(op: Op, err: &StoreError) {
         Op::InsertMessage { reply, .. } => {
             let _ = reply.send(Err(err()));
         }
+        Op::Room { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
         Op::CreateUser { reply, .. } => {
             let _ = reply.send(Err(err()));
         }
@@ -451,6 +595,7 @@ fn reply_err(op: Op, err: &StoreError) {
         Op::Probe { reply } => {
             let _ = reply.send(Err(err()));
         }
+        Op::Sync => {}
         Op::PageLimit { reply, .. } => {
             let _ = reply.send(Err(err()));
         }
@@ -458,51 +603,205 @@ fn reply_err(op: Op, err: &StoreError) {
     }
 }
 
-fn apply_all(conn: &mut Connection, batch: &[Op]) -> rusqlite::Result<Vec<Outcome>> {
+/// Commits `batch`; returns each request's outcome and the changes to
+/// publish: first those another process (the admin CLI) committed since
+/// `last_seq` (the write lock now held means none can come in between), then
+/// the batch's own, so clients see them in seq order.
+fn apply_all(
+    conn: &mut Connection,
+    batch: &[Op],
+    last_seq: i64,
+) -> rusqlite::Result<(Vec<Outcome>, Vec<Change>)> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = now_ms();
     let mut outcomes = Vec::with_capacity(batch.len());
+    let mut changes = foreign_changes(&tx, last_seq)?;
     for op in batch {
-        outcomes.push(apply(&tx, op, now)?);
+        let mut t = Tx {
+            conn: &tx,
+            now,
+            changes: &mut changes,
+        };
+        outcomes.push(apply(&mut t, op)?);
     }
     tx.commit()?;
-    Ok(outcomes)
+    Ok((outcomes, changes))
 }
 
-fn apply(conn: &Connection, op: &Op, now: i64) -> rusqlite::Result<Outcome> {
-    match op {
+/// Changes after `last_seq` that this process did not write (cheap when
+/// there are none: one lookup of the highest seq).
+fn foreign_changes(conn: &Connection, last_seq: i64) -> rusqlite::Result<Vec<Change>> {
+    let head: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events")?
+        .query_row([], |r| r.get(0))?;
+    if head <= last_seq {
+        return Ok(Vec::new());
+    }
+    room_reads::changes_after(conn, last_seq)
+}
+
+/// Runs one request. A database error aborts the whole transaction (`Err`);
+/// a refusal of this request alone (not found, forbidden, …) is its outcome.
+fn apply(tx: &mut Tx<'_>, op: &Op) -> rusqlite::Result<Outcome> {
+    Ok(match op {
         Op::InsertMessage {
-            room,
-            user_id,
-            username,
+            room_id,
+            sender,
             body,
             client_id,
             ..
-        } => writes::insert_message(conn, *room, *user_id, username, body, client_id, now)
-            .map(Outcome::Message),
+        } => Outcome::Message(refusal(room_writes::insert_message(
+            tx, *room_id, sender, body, client_id,
+        ))?),
+        Op::Room { op, .. } => Outcome::Room(refusal(atomically(tx, |tx| room_op(tx, op)))?),
         Op::CreateUser {
             username,
             password_hash,
             ..
-        } => writes::create_user(conn, username, password_hash, now).map(Outcome::User),
+        } => {
+            let user = writes::create_user(tx.conn, username, password_hash, tx.now)?;
+            if let Ok(user) = &user {
+                let member = UserRef {
+                    id: user.id,
+                    username: user.username.clone(),
+                };
+                if let Err(e) = refusal(room_writes::join_lobby(tx, &member))? {
+                    return Ok(Outcome::User(Err(e)));
+                }
+            }
+            Outcome::User(user)
+        }
         Op::RevokeSession {
             sid,
             user_id,
             expires_at,
             ..
-        } => writes::revoke_session(conn, sid, *user_id, *expires_at, now).map(|()| Outcome::Done),
-        Op::Probe { .. } | Op::PageLimit { .. } | Op::Shutdown => Ok(Outcome::Done),
+        } => {
+            writes::revoke_session(tx.conn, sid, *user_id, *expires_at, tx.now)?;
+            Outcome::Done
+        }
+        Op::Probe { .. } | Op::PageLimit { .. } | Op::Sync | Op::Shutdown => Outcome::Done,
+    })
+}
+
+/// Separates database errors (which abort the batch) from refusals.
+fn refusal<T>(result: StoreResult<T>) -> rusqlite::Result<StoreResult<T>> {
+    match result {
+        Err(StoreError::Sqlite(e)) => Err(e),
+        other => Ok(other),
     }
+}
+
+/// Runs `f` in a savepoint: a refusal half-way leaves no row and no change behind.
+fn atomically<T>(tx: &mut Tx<'_>, f: impl FnOnce(&mut Tx<'_>) -> StoreResult<T>) -> StoreResult<T> {
+    let mark = tx.changes.len();
+    tx.conn.execute_batch("SAVEPOINT room_op")?;
+    let result = f(tx);
+    if result.is_ok() {
+        tx.conn.execute_batch("RELEASE room_op")?;
+    } else {
+        tx.changes.truncate(mark);
+        tx.conn
+            .execute_batch("ROLLBACK TO room_op; RELEASE room_op")?;
+    }
+    result
+}
+
+fn room_op(tx: &mut Tx<'_>, op: &RoomOp) -> StoreResult<RoomDone> {
+    Ok(match op {
+        RoomOp::Create {
+            creator,
+            name,
+            kind,
+            topic,
+            member_ids,
+        } => RoomDone::Room(room_writes::create_room(
+            tx,
+            Some(creator),
+            name,
+            *kind,
+            topic,
+            member_ids,
+        )?),
+        RoomOp::Direct { creator, user_ids } => {
+            let (room, created) = room_writes::direct_room(tx, creator, user_ids)?;
+            RoomDone::Direct(room, created)
+        }
+        RoomOp::AddMembers {
+            room_id,
+            actor,
+            user_ids,
+        } => RoomDone::Added(room_writes::add_members(
+            tx,
+            *room_id,
+            Some(actor),
+            user_ids,
+        )?),
+        RoomOp::Join { room_id, user } => RoomDone::Room(room_writes::join(tx, *room_id, user)?),
+        RoomOp::Remove {
+            room_id,
+            actor,
+            target,
+        } => {
+            room_writes::remove_member(tx, *room_id, actor, *target)?;
+            RoomDone::Done
+        }
+        RoomOp::Update {
+            room_id,
+            actor,
+            name,
+            topic,
+        } => RoomDone::Room(room_writes::update_room(
+            tx,
+            *room_id,
+            actor,
+            name.as_ref(),
+            topic.as_ref(),
+        )?),
+        RoomOp::Archive {
+            room_id,
+            actor,
+            archived,
+        } => RoomDone::Room(room_writes::set_archived(
+            tx,
+            *room_id,
+            Some(actor),
+            *archived,
+        )?),
+        RoomOp::Read {
+            room_id,
+            user,
+            last_read_id,
+        } => {
+            room_writes::mark_read(tx, *room_id, user, *last_read_id)?;
+            RoomDone::Done
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{LOBBY, open_db};
+    use crate::store::{ChangeKind, LOBBY_ID, open_db};
     use std::sync::Mutex;
 
     fn body(s: &str) -> MessageBody {
         MessageBody::parse(s).unwrap()
+    }
+
+    fn user(id: i64, name: &str) -> UserRef {
+        UserRef {
+            id,
+            username: name.into(),
+        }
+    }
+
+    /// The ids of the messages among `changes`.
+    fn message_ids(changes: &[Change]) -> impl Iterator<Item = i64> + '_ {
+        changes.iter().filter_map(|c| match &c.kind {
+            ChangeKind::Message(m) => Some(m.id),
+            _ => None,
+        })
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -518,7 +817,7 @@ mod tests {
         let published = Arc::new(Mutex::new(Vec::new()));
         let sink = published.clone();
         let publish: Publisher =
-            Box::new(move |m: &[Message]| sink.lock().unwrap().extend(m.iter().map(|m| m.id)));
+            Box::new(move |c: &[Change]| sink.lock().unwrap().extend(message_ids(c)));
         let (writer, worker) = MessageWriter::new(db.conn, publish);
 
         // Queue 200 inserts before the worker runs, as a burst of senders would.
@@ -527,7 +826,7 @@ mod tests {
             let w = writer.clone();
             tasks.push(tokio::spawn(async move {
                 let cid = ClientId::parse(&format!("c{i}")).unwrap();
-                w.insert_message(LOBBY, 1, "alice".into(), body(&format!("m{i}")), cid)
+                w.insert_message(LOBBY_ID, user(1, "alice"), body(&format!("m{i}")), cid)
                     .await
             }));
         }
@@ -561,22 +860,22 @@ mod tests {
         let c = count.clone();
         let writer = MessageWriter::spawn(
             db.conn,
-            Box::new(move |m: &[Message]| {
-                c.fetch_add(m.len() as u64, Ordering::Relaxed);
+            Box::new(move |changes: &[Change]| {
+                c.fetch_add(message_ids(changes).count() as u64, Ordering::Relaxed);
             }),
         )
         .unwrap();
-        let user = writer
+        let u = writer
             .create_user(Username::parse("bob").unwrap(), "x".into())
             .await
             .unwrap();
         let cid = ClientId::parse("same").unwrap();
         let a = writer
-            .insert_message(LOBBY, user.id, "bob".into(), body("hello"), cid.clone())
+            .insert_message(LOBBY_ID, user(u.id, "bob"), body("hello"), cid.clone())
             .await
             .unwrap();
         let b = writer
-            .insert_message(LOBBY, user.id, "bob".into(), body("other"), cid)
+            .insert_message(LOBBY_ID, user(u.id, "bob"), body("other"), cid)
             .await
             .unwrap();
         assert!(a.created && !b.created);
@@ -589,9 +888,8 @@ mod tests {
         assert!(writer.close(Duration::from_secs(5)).await);
         let after = writer
             .insert_message(
-                LOBBY,
-                user.id,
-                "bob".into(),
+                LOBBY_ID,
+                user(u.id, "bob"),
                 body("late"),
                 ClientId::generate(),
             )
@@ -612,7 +910,7 @@ mod tests {
 
     async fn send(w: &MessageWriter, i: usize, text: &str) -> StoreResult<Stored> {
         let cid = ClientId::parse(&format!("c{i}")).unwrap();
-        w.insert_message(LOBBY, 1, "alice".into(), body(text), cid)
+        w.insert_message(LOBBY_ID, user(1, "alice"), body(text), cid)
             .await
     }
 
@@ -621,7 +919,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let conn = open_with_user(dir.path());
         conn.busy_timeout(Duration::from_millis(300)).unwrap();
-        let writer = MessageWriter::spawn(conn, Box::new(|_: &[Message]| {})).unwrap();
+        let writer = MessageWriter::spawn(conn, Box::new(|_: &[Change]| {})).unwrap();
         let other = Connection::open(dir.path().join("t.db")).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
         let started = Instant::now();
@@ -652,7 +950,7 @@ mod tests {
     async fn a_full_database_acks_nothing_and_recovers() {
         let dir = tempfile::tempdir().unwrap();
         let writer =
-            MessageWriter::spawn(open_with_user(dir.path()), Box::new(|_: &[Message]| {})).unwrap();
+            MessageWriter::spawn(open_with_user(dir.path()), Box::new(|_: &[Change]| {})).unwrap();
         let pages = writer.set_page_limit(1).await.unwrap();
         writer.set_page_limit(pages).await.unwrap();
         let text = "满".repeat(1500);

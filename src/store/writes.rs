@@ -1,68 +1,10 @@
-//! The SQL of each write, run by the writer thread inside its transaction.
+//! The SQL of account and session writes and of the health probe, run by the
+//! writer thread inside its transaction (rooms and messages: `room_writes`).
 
-use super::models::{Message, RoomRef, Stored, User};
+use super::models::User;
 use super::{StoreError, StoreResult};
-use crate::domain::{ClientId, MessageBody, Username};
+use crate::domain::Username;
 use rusqlite::{Connection, OptionalExtension, params};
-
-/// Inserts a message, or finds the earlier one with the same client id.
-pub(super) fn insert_message(
-    conn: &Connection,
-    room: RoomRef,
-    user_id: i64,
-    username: &str,
-    body: &MessageBody,
-    client_id: &ClientId,
-    now: i64,
-) -> rusqlite::Result<Stored> {
-    let inserted: Option<i64> = conn
-        .prepare_cached(
-            "INSERT INTO messages (room_id, user_id, content, created_at, client_id)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (user_id, client_id) DO NOTHING
-             RETURNING id",
-        )?
-        .query_row(
-            params![room.id, user_id, body.as_str(), now, client_id.as_str()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(id) = inserted {
-        let message = Message {
-            id,
-            room: room.name,
-            user_id,
-            username: username.to_owned(),
-            content: body.as_str().to_owned(),
-            created_at: now,
-            client_id: client_id.as_str().to_owned(),
-        };
-        return Ok(Stored {
-            message,
-            created: true,
-        });
-    }
-    // A repeat of an earlier send: answer with the stored row, insert nothing.
-    let message = conn
-        .prepare_cached(
-            "SELECT id, content, created_at FROM messages WHERE user_id = ?1 AND client_id = ?2",
-        )?
-        .query_row(params![user_id, client_id.as_str()], |r| {
-            Ok(Message {
-                id: r.get(0)?,
-                room: room.name,
-                user_id,
-                username: username.to_owned(),
-                content: r.get(1)?,
-                created_at: r.get(2)?,
-                client_id: client_id.as_str().to_owned(),
-            })
-        })?;
-    Ok(Stored {
-        message,
-        created: false,
-    })
-}
 
 /// Creates an account unless its name, or one that looks the same, is taken.
 /// The first account becomes an admin.
@@ -72,7 +14,8 @@ pub(super) fn create_user(
     password_hash: &str,
     now: i64,
 ) -> rusqlite::Result<StoreResult<User>> {
-    // The writer is the only writer, so check-then-insert cannot race.
+    // Writes are serialized (IMMEDIATE transactions hold the write lock),
+    // so check-then-insert cannot race.
     let look_alike: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE name_key = ?1)")?
         .query_row([username.key()], |r| r.get(0))?;

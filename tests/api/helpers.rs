@@ -27,7 +27,7 @@ pub const WAIT: Duration = Duration::from_secs(20);
 pub struct TestApp {
     pub addr: SocketAddr,
     /// The server's shared state (counters, test hooks).
-    pub state: Arc<hearth::app::AppState>,
+    pub state: Arc<hearth::state::AppState>,
     pub base: String,
     pub http: reqwest::Client,
     pub dir: Arc<TempDir>,
@@ -200,6 +200,79 @@ impl TestApp {
         }
     }
 
+    /// A JSON request: (status, body; `Null` when there is none).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Creates a room as `who`; returns it.
+    pub async fn create_room(
+        &self,
+        who: &TestUser,
+        name: &str,
+        kind: &str,
+        members: &[i64],
+    ) -> Value {
+        let body = json!({"name": name, "kind": kind, "member_ids": members});
+        let (status, room) = self
+            .call("POST", "/api/rooms", Some(&who.token), Some(&body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{room}");
+        room
+    }
+
+    /// The direct room of `who` and `others`; returns its id.
+    pub async fn direct(&self, who: &TestUser, others: &[i64]) -> i64 {
+        let body = json!({"user_ids": others});
+        let (status, room) = self
+            .call("POST", "/api/rooms/direct", Some(&who.token), Some(&body))
+            .await;
+        assert!(status.is_success(), "{room}");
+        room["id"].as_i64().expect("room id")
+    }
+
+    /// Sends to a room over REST; returns (status, message or error).
+    pub async fn send_to(
+        &self,
+        who: &TestUser,
+        room: i64,
+        text: &str,
+        cid: &str,
+    ) -> (StatusCode, Value) {
+        let body = json!({"content": text, "client_id": cid});
+        self.call(
+            "POST",
+            &format!("/api/rooms/{room}/messages"),
+            Some(&who.token),
+            Some(&body),
+        )
+        .await
+    }
+
+    /// A v2 (rooms) WebSocket, resuming after `after` when given.
+    pub async fn ws_v2(&self, user: &TestUser, after: Option<i64>) -> WsClient {
+        WsClient::connect_query(self.addr, &user.token, after, "v=2")
+            .await
+            .expect("ws v2 connects")
+    }
+
     pub async fn ws(&self, user: &TestUser) -> WsClient {
         WsClient::connect(self.addr, &user.token, None)
             .await
@@ -228,9 +301,24 @@ impl WsClient {
         token: &str,
         after: Option<i64>,
     ) -> Result<Self, WsError> {
-        let url = match after {
-            Some(a) => format!("ws://{addr}/api/chat/ws?after={a}"),
-            None => format!("ws://{addr}/api/chat/ws"),
+        Self::connect_query(addr, token, after, "").await
+    }
+
+    /// Like [`Self::connect`] with extra query parameters (e.g. `v=2`).
+    pub async fn connect_query(
+        addr: SocketAddr,
+        token: &str,
+        after: Option<i64>,
+        extra: &str,
+    ) -> Result<Self, WsError> {
+        let mut query: Vec<String> = after.map(|a| format!("after={a}")).into_iter().collect();
+        if !extra.is_empty() {
+            query.push(extra.to_owned());
+        }
+        let url = if query.is_empty() {
+            format!("ws://{addr}/api/chat/ws")
+        } else {
+            format!("ws://{addr}/api/chat/ws?{}", query.join("&"))
         };
         let mut req = url.into_client_request()?;
         req.headers_mut().insert(
@@ -304,6 +392,20 @@ impl WsClient {
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => return None,
             }
+        }
+    }
+
+    /// Frames until a pong answers a ping sent now: everything the server
+    /// had queued for this socket before it (a barrier).
+    pub async fn drain(&mut self) -> Vec<Value> {
+        self.send_json(&json!({"type": "ping"})).await;
+        let mut seen = Vec::new();
+        loop {
+            let v = self.next_json().await;
+            if v["type"] == "pong" {
+                return seen;
+            }
+            seen.push(v);
         }
     }
 

@@ -95,15 +95,18 @@ proptest! {
         content in text(),
         client_id in proptest::option::of("[A-Za-z0-9_-]{1,64}"),
         room in proptest::option::of("[a-z]{1,10}"),
+        room_id in proptest::option::of(any::<i64>()),
     ) {
         let mut frame = json!({"type": "message", "content": content});
         if let Some(c) = &client_id { frame["client_id"] = json!(c); }
         if let Some(r) = &room { frame["room"] = json!(r); }
+        if let Some(r) = room_id { frame["room_id"] = json!(r); }
         match serde_json::from_str::<ClientFrame>(&frame.to_string()) {
-            Ok(ClientFrame::Message { content: c, client_id: id, room: r }) => {
+            Ok(ClientFrame::Message { content: c, client_id: id, room: r, room_id: rid }) => {
                 prop_assert_eq!(c, content);
                 prop_assert_eq!(id, client_id);
                 prop_assert_eq!(r, room);
+                prop_assert_eq!(rid, room_id);
             }
             other => prop_assert!(false, "not a message frame: {:?}", other),
         }

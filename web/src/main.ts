@@ -1,6 +1,8 @@
 import { createApp } from 'vue'
+import { createPinia } from 'pinia'
 import App from './App.vue'
+import { createAppRouter } from './router'
 import 'element-plus/theme-chalk/base.css'
 import './styles/main.css'
 
-createApp(App).mount('#app')
+createApp(App).use(createPinia()).use(createAppRouter()).mount('#app')

@@ -26,8 +26,11 @@ use tokio_util::sync::CancellationToken;
 
 type Ws = WebSocketStream<TcpStream>;
 const SHARDS: usize = 64;
-/// Every message frame starts like this (field order is fixed by the server).
-const MESSAGE_PREFIX: &str = r#"{"type":"message","message":{"id":"#;
+/// Every message frame starts like this (field order is fixed by the server)…
+const MESSAGE_PREFIX: &str = r#"{"type":"message","#;
+/// …followed by its id: `"seq":N,"message":{…}` since the v2 stream (the
+/// same frame goes to v1 and v2 connections), `"message":{"id":N,…}` before.
+const ID_FIELDS: [&str; 2] = [r#""seq":"#, r#""message":{"id":"#];
 
 /// Arguments of `hearth-bench load`.
 #[derive(clap::Args, Clone, Debug)]
@@ -384,6 +387,9 @@ fn on_text(t: &str, shared: &Shared, shard: usize, last_id: &mut i64) -> bool {
         .bytes
         .fetch_add(frame_len(t.len()), Ordering::Relaxed);
     if let Some(rest) = t.strip_prefix(MESSAGE_PREFIX) {
+        let Some(id) = ID_FIELDS.iter().find_map(|f| rest.strip_prefix(f)) else {
+            return false;
+        };
         let Some(at) = shared.tag.find(rest.as_bytes()) else {
             return false;
         };
@@ -394,7 +400,7 @@ fn on_text(t: &str, shared: &Shared, shard: usize, last_id: &mut i64) -> bool {
                 .latency
                 .record(shard, now.saturating_sub(sent as u64));
         }
-        let id = digits(rest).unwrap_or(0);
+        let id = digits(id).unwrap_or(0);
         if id <= *last_id {
             shared.out_of_order.fetch_add(1, Ordering::Relaxed);
         }

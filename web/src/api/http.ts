@@ -1,3 +1,4 @@
+import type { CreateRoomBody, MemberList, Room, RoomList, StreamPage, UpdateRoomBody, UserList } from './rooms'
 import type {
   ApiErrorBody,
   AuthResponse,
@@ -60,7 +61,7 @@ export interface ApiClientOptions {
 }
 
 interface RequestOptions {
-  method?: 'GET' | 'POST'
+  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE'
   body?: unknown
   query?: Record<string, string | number | undefined>
   auth?: boolean
@@ -158,6 +159,33 @@ export function createApiClient(options: ApiClientOptions = {}) {
     newMessages: (afterId: number, signal?: AbortSignal) =>
       request<NewMessagesPage>('api/chat/messages/new', { query: { after_id: afterId }, signal }),
     onlineUsers: () => request<OnlineUsers>('api/chat/online-users'),
+
+    // ---- rooms and direct messages (PROTOCOL.md §3) ----
+    /** Rooms the caller is in, and open rooms they may join (`member: false`). */
+    rooms: (signal?: AbortSignal) => request<RoomList>('api/rooms', { signal }),
+    room: (id: number, signal?: AbortSignal) => request<Room>(`api/rooms/${id}`, { signal }),
+    createRoom: (body: CreateRoomBody) => request<Room>('api/rooms', { method: 'POST', body }),
+    /** Gets or creates the conversation of exactly these people (the caller is added). */
+    startDirect: (userIds: number[]) => request<Room>('api/rooms/direct', { method: 'POST', body: { user_ids: userIds } }),
+    updateRoom: (id: number, body: UpdateRoomBody) => request<Room>(`api/rooms/${id}`, { method: 'PATCH', body }),
+    joinRoom: (id: number) => request<Room>(`api/rooms/${id}/join`, { method: 'POST' }),
+    leaveRoom: (id: number) => request<void>(`api/rooms/${id}/leave`, { method: 'POST' }),
+    members: (id: number) => request<MemberList>(`api/rooms/${id}/members`),
+    addMembers: (id: number, userIds: number[]) =>
+      request<{ added: MemberList['members'] }>(`api/rooms/${id}/members`, { method: 'POST', body: { user_ids: userIds } }),
+    removeMember: (id: number, userId: number) => request<void>(`api/rooms/${id}/members/${userId}`, { method: 'DELETE' }),
+    archiveRoom: (id: number, archived: boolean) =>
+      request<Room>(`api/rooms/${id}/${archived ? 'archive' : 'unarchive'}`, { method: 'POST' }),
+    markRead: (id: number, lastReadId: number) =>
+      request<void>(`api/rooms/${id}/read`, { method: 'POST', body: { last_read_id: lastReadId } }),
+    roomHistory: (id: number, before?: number, limit?: number) =>
+      request<HistoryPage>(`api/rooms/${id}/messages`, { query: { before, limit } }),
+    sendToRoom: (id: number, content: string, clientId: string) =>
+      request<ChatMessage>(`api/rooms/${id}/messages`, { method: 'POST', body: { content, client_id: clientId } }),
+    /** The v2 stream for polling clients: events with `seq` > `after`, at most 500. Without `after`: where to start (`last_seq`). */
+    stream: (after: number | undefined, signal?: AbortSignal) => request<StreamPage>('api/stream', { query: { after }, signal }),
+    searchUsers: (q: string, limit = 20, signal?: AbortSignal) =>
+      request<UserList>('api/users', { query: { q, limit }, signal }),
   }
 }
 
@@ -196,6 +224,14 @@ export function describeError(error: unknown): string {
         return '服务器暂不可用，请稍后再试'
       case 'internal':
         return '服务器内部错误，请稍后再试'
+      case 'not_found':
+        return '房间不存在或你无权访问'
+      case 'archived':
+        return '房间已归档，不能发送消息'
+      case 'conflict':
+        return '名称已被占用'
+      case 'forbidden':
+        return '没有权限执行此操作'
       default:
         return error.message
     }

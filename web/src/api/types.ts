@@ -1,5 +1,6 @@
 /**
- * Types of the Hearth wire protocol (docs/PROTOCOL.md, v1).
+ * Types of the Hearth wire protocol (docs/PROTOCOL.md): the lobby API and
+ * stream (§1–2) here, rooms and the v2 stream (§3) in `rooms.ts`.
  * Times are Unix epoch milliseconds; message ids grow with commit order.
  */
 
@@ -20,7 +21,10 @@ export interface PresenceUser {
 /** A stored chat message. `content` is raw text: render it as text only. */
 export interface ChatMessage {
   id: number
+  /** The room's name: `"lobby"` in the lobby, `""` in direct messages. */
   room: string
+  /** The room's id (§3; servers that predate rooms leave it out). */
+  room_id?: number
   user_id: number
   username: string
   content: string
@@ -84,6 +88,8 @@ export interface HelloFrame {
    * must drop its cache; the live stream continues after `last_id`.
    */
   reset?: boolean
+  /** 2 on the rooms stream (`?v=2`), where `last_id` is the newest `seq`. */
+  v?: number
 }
 
 export interface MessageFrame {
@@ -96,6 +102,8 @@ export interface AckFrame {
   client_id: string
   id: number
   created_at: number
+  /** v2: the room the message was stored in. */
+  room_id?: number
 }
 
 /**
@@ -131,6 +139,8 @@ export type ServerErrorCode =
   | 'busy'
   | 'unauthorized'
   | 'internal'
+  | 'not_found'
+  | 'archived'
   | (string & {})
 
 export interface ErrorFrame {
@@ -148,6 +158,15 @@ export interface SendFrame {
   content: string
   client_id: string
   room?: string
+  /** v2: the room to send to (absent: the lobby). */
+  room_id?: number
+}
+
+/** v2: moves the user's read position in a room (only forward). */
+export interface ReadClientFrame {
+  type: 'read'
+  room_id: number
+  last_read_id: number
 }
 
 export interface SyncFrame {
@@ -159,7 +178,7 @@ export interface PingFrame {
   type: 'ping'
 }
 
-export type ClientFrame = SendFrame | SyncFrame | PingFrame
+export type ClientFrame = SendFrame | SyncFrame | PingFrame | ReadClientFrame
 
 /** WebSocket close codes used by the server (PROTOCOL.md §2). */
 export const CloseCode = {

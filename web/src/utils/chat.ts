@@ -1,55 +1,23 @@
 /**
- * `useChat(token)`: picks the transport and exposes one shape to the views.
- *
- * - WebSocket by default; polling when the build says so
- *   (`VITE_USE_WEBSOCKET=false`, the seed's switch), when the browser has no
- *   WebSocket, or when the server says `GET /api/config` → `websocket: false`.
- * - Falls back to polling when WebSocket keeps failing while HTTP works (a
- *   proxy that does not pass upgrades, a disabled endpoint), then probes
- *   WebSocket in the background and switches back once it answers.
- * - Both transports share one core (messages, cursor, outbox, presence), so a
- *   switch loses and duplicates nothing.
+ * `useChat(token)`: the lobby client with the transport chosen for you
+ * (`useTransportSwitch`): WebSocket (`useWebSocket`) with a polling fallback
+ * (`usePolling`) and background probing. Both share one core (messages,
+ * cursor, outbox, presence), so a switch loses and duplicates nothing.
  */
-import {
-  computed,
-  getCurrentScope,
-  onScopeDispose,
-  readonly,
-  ref,
-  toValue,
-  type MaybeRefOrGetter,
-  type Ref,
-} from 'vue'
-import { resolveWsUrl } from '@/api/http'
-import { SUBPROTOCOL } from '@/api/types'
-import { createChatCore, type ChatConnection, type ConnectionStatus, type Transport } from './chatCore'
+import { getCurrentScope, onScopeDispose, type MaybeRefOrGetter, type Ref } from 'vue'
+import { useTransportSwitch, type FallbackReason, type TransportSwitchOptions } from '@/composables/useTransportSwitch'
+import { createChatCore, type ChatConnection, type Transport } from './chatCore'
 import { usePolling, type UsePollingOptions } from './polling'
 import { useWebSocket, type UseWebSocketOptions } from './websocket'
 
-export type ChatMode = 'auto' | 'websocket' | 'polling'
-
-/** Why the polling transport is in use. */
-export type FallbackReason = 'build' | 'unsupported' | 'server' | 'failing'
+export { websocketEnabledByBuild, type ChatMode, type FallbackReason } from '@/composables/useTransportSwitch'
 
 export interface UseChatOptions
   extends Omit<UseWebSocketOptions, 'core' | 'immediate'>,
-    Omit<UsePollingOptions, 'core' | 'immediate'> {
-  /**
-   * `auto` (default): WebSocket with polling fallback. `websocket`/`polling`
-   * force one transport. Defaults to `polling` when the build sets
-   * `VITE_USE_WEBSOCKET=false`.
-   */
-  mode?: ChatMode
+    Omit<UsePollingOptions, 'core' | 'immediate'>,
+    TransportSwitchOptions {
   /** Connect at once. Default false (call `connect()`). */
   immediate?: boolean
-  /** WebSocket failures (while HTTP works) before falling back to polling. Default 2. */
-  fallbackAfter?: number
-  /** First delay before probing WebSocket again while polling, in ms. Default 30000 (doubles up to `maxProbeInterval`). */
-  probeInterval?: number
-  /** Longest delay between probes, in ms. Default 300000. */
-  maxProbeInterval?: number
-  /** How long to wait for `GET /api/config` before choosing, in ms. Default 3000. */
-  configTimeout?: number
 }
 
 export interface UseChatReturn extends ChatConnection {
@@ -59,207 +27,19 @@ export interface UseChatReturn extends ChatConnection {
   fallbackReason: Readonly<Ref<FallbackReason | null>>
 }
 
-/** The build-time switch of the seed: `VITE_USE_WEBSOCKET=false` builds a polling-only client. */
-export function websocketEnabledByBuild(): boolean {
-  return import.meta.env.VITE_USE_WEBSOCKET !== 'false'
-}
-
 export function useChat(token: MaybeRefOrGetter<string>, options: UseChatOptions = {}): UseChatReturn {
-  const mode: ChatMode = options.mode ?? (websocketEnabledByBuild() ? 'auto' : 'polling')
-  const fallbackAfter = Math.max(options.fallbackAfter ?? 2, 1)
-  const probeInterval = options.probeInterval ?? 30_000
-  const maxProbeInterval = options.maxProbeInterval ?? 300_000
-  const configTimeout = options.configTimeout ?? 3000
-  const WS = (): typeof WebSocket | undefined => options.WebSocket ?? (globalThis.WebSocket as typeof WebSocket | undefined)
-
   const core = createChatCore(token, options)
   const ws = useWebSocket(token, { ...options, immediate: false, core })
   const polling = usePolling(token, { ...options, immediate: false, core })
+  const link = useTransportSwitch(
+    token,
+    options,
+    { api: core.api, link: core.link, onConfig: core.applyServerConfig, on: core.on },
+    { websocket: ws, polling },
+  )
 
-  const transport = ref<Transport>(mode === 'polling' ? 'polling' : 'websocket')
-  const fallbackReason = ref<FallbackReason | null>(mode === 'polling' && options.mode === undefined ? 'build' : null)
-  const starting = ref(false)
-  const explicitlyClosed = ref(false)
-  const active = computed(() => (transport.value === 'websocket' ? ws : polling))
-
-  let startSeq = 0
-  let probeTimer: ReturnType<typeof setTimeout> | undefined
-  let probeDelay = probeInterval
-  let probing = false
-
-  const status = computed<ConnectionStatus>(() => {
-    if (starting.value) return core.everConnected ? 'reconnecting' : 'connecting'
-    return active.value.status.value
-  })
-
-  function usePollingTransport(reason: FallbackReason): void {
-    ws.disconnect()
-    transport.value = 'polling'
-    fallbackReason.value = reason
-    polling.connect()
-    if (mode === 'auto' && reason !== 'unsupported') scheduleProbe()
-  }
-
-  function useWebSocketTransport(): void {
-    clearProbe()
-    polling.disconnect()
-    transport.value = 'websocket'
-    fallbackReason.value = null
-    ws.connect()
-  }
-
-  async function connect(): Promise<void> {
-    explicitlyClosed.value = false
-    if (active.value.status.value === 'open' || active.value.status.value === 'connecting' || starting.value) return
-    const seq = ++startSeq
-    if (mode === 'polling') {
-      usePollingTransport(fallbackReason.value ?? 'build')
-      return
-    }
-    if (!WS()) {
-      if (mode === 'auto') usePollingTransport('unsupported')
-      return
-    }
-    if (mode === 'websocket') {
-      useWebSocketTransport()
-      return
-    }
-    // Runtime switch: the server may have WebSocket turned off.
-    starting.value = true
-    let disabled = false
-    const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(), configTimeout)
-    try {
-      const config = await core.api.config(controller.signal)
-      core.applyServerConfig(config)
-      disabled = config.websocket === false
-    } catch {
-      // Unknown: try WebSocket; failures are diagnosed later.
-    } finally {
-      clearTimeout(timer)
-      starting.value = false
-    }
-    if (seq !== startSeq || explicitlyClosed.value) return
-    if (disabled) usePollingTransport('server')
-    else useWebSocketTransport()
-  }
-
-  function disconnect(): void {
-    explicitlyClosed.value = true
-    startSeq++
-    starting.value = false
-    clearProbe()
-    ws.disconnect()
-    polling.disconnect()
-  }
-
-  // ---- fallback & probing ---------------------------------------------------------
-
-  const offFailed = core.on('transport-failed', (info) => {
-    if (mode !== 'auto' || transport.value !== 'websocket' || explicitlyClosed.value) return
-    if (info.websocketDisabled) usePollingTransport('server')
-    else if (info.httpReachable && info.consecutiveFailures >= fallbackAfter) usePollingTransport('failing')
-  })
-
-  const offUnauthorized = core.on('unauthorized', () => {
-    clearProbe()
-    starting.value = false
-  })
-
-  function clearProbe(): void {
-    if (probeTimer !== undefined) clearTimeout(probeTimer)
-    probeTimer = undefined
-  }
-
-  function scheduleProbe(): void {
-    clearProbe()
-    probeTimer = setTimeout(() => {
-      probeTimer = undefined
-      void probe()
-    }, probeDelay)
-  }
-
-  async function probe(): Promise<void> {
-    if (transport.value !== 'polling' || explicitlyClosed.value || probing) return
-    probing = true
-    let ok = false
-    try {
-      const config = await core.api.config()
-      core.applyServerConfig(config)
-      if (config.websocket !== false) ok = await tryWebSocket()
-    } catch {
-      ok = false
-    } finally {
-      probing = false
-    }
-    if (transport.value !== 'polling' || explicitlyClosed.value || polling.explicitlyClosed.value) return
-    if (ok) {
-      probeDelay = probeInterval
-      useWebSocketTransport()
-    } else {
-      probeDelay = Math.min(probeDelay * 2, maxProbeInterval)
-      scheduleProbe()
-    }
-  }
-
-  /** Opens a throw-away WebSocket and resolves true if the server says hello. */
-  function tryWebSocket(): Promise<boolean> {
-    const Impl = WS()
-    const tokenValue = toValue(token)
-    if (!Impl || !tokenValue) return Promise.resolve(false)
-    return new Promise((resolve) => {
-      let socket: WebSocket
-      try {
-        socket = new Impl(resolveWsUrl(options.path ?? 'api/chat/ws', options.baseUrl).toString(), [
-          SUBPROTOCOL,
-          'bearer.' + tokenValue,
-        ])
-      } catch {
-        resolve(false)
-        return
-      }
-      const timer = setTimeout(() => finish(false), options.connectTimeout ?? 10_000)
-      function finish(ok: boolean): void {
-        clearTimeout(timer)
-        socket.onmessage = socket.onclose = socket.onerror = null
-        try {
-          socket.close(1000, 'probe')
-        } catch {
-          // ignore
-        }
-        resolve(ok)
-      }
-      socket.onmessage = (event: MessageEvent) => {
-        try {
-          if (typeof event.data === 'string' && (JSON.parse(event.data) as { type?: string }).type === 'hello') finish(true)
-        } catch {
-          // not JSON: keep waiting
-        }
-      }
-      socket.onclose = () => finish(false)
-      socket.onerror = () => {}
-    })
-  }
-
-  function sendMessage(content: string, opts: { room?: string } = {}): string {
-    return active.value.sendMessage(content, opts)
-  }
-
-  function reconnectNow(): void {
-    if (starting.value) return
-    active.value.reconnectNow()
-  }
-
-  if (getCurrentScope()) {
-    onScopeDispose(() => {
-      disconnect()
-      offFailed()
-      offUnauthorized()
-      core.dispose()
-    })
-  }
-
-  if (options.immediate) void connect()
+  if (getCurrentScope()) onScopeDispose(() => core.dispose())
+  if (options.immediate) link.connect()
 
   return {
     messages: ws.messages,
@@ -275,15 +55,15 @@ export function useChat(token: MaybeRefOrGetter<string>, options: UseChatOptions
     on: ws.on,
     off: ws.off,
     clearLocalData: ws.clearLocalData,
-    status,
-    isConnected: computed(() => status.value === 'open'),
-    isReconnecting: computed(() => status.value === 'reconnecting'),
-    explicitlyClosed: readonly(explicitlyClosed),
-    transport: readonly(transport),
-    fallbackReason: readonly(fallbackReason),
-    connect: () => void connect(),
-    disconnect,
-    reconnectNow,
-    sendMessage,
+    status: link.status,
+    isConnected: link.isConnected,
+    isReconnecting: link.isReconnecting,
+    explicitlyClosed: link.explicitlyClosed,
+    transport: link.transport,
+    fallbackReason: link.fallbackReason,
+    connect: link.connect,
+    disconnect: link.disconnect,
+    reconnectNow: link.reconnectNow,
+    sendMessage: (content, opts = {}) => link.active.value === ws ? ws.sendMessage(content, opts) : polling.sendMessage(content, opts),
   }
 }

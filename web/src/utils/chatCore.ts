@@ -1,85 +1,33 @@
 /**
- * State shared by the WebSocket and polling transports: the message list
- * (merged by id, sorted, cached across reloads per database epoch), the
- * persistent outbox, presence, history paging and the typed event bus.
+ * The lobby client's state (PROTOCOL.md §1–2, the seed's `useWebSocket`):
+ * the message list (merged by id, sorted, cached across reloads per database
+ * epoch), presence, history paging and the typed event bus, plus the shared
+ * outbox (`utils/outbox.ts`).
  *
  * `useWebSocket` and `usePolling` each create one when used alone; `useChat`
  * creates one and hands it to both, so switching transports keeps everything.
+ * The rooms app does not use it: it keeps its state in Pinia stores.
  */
-import {
-  computed,
-  getCurrentScope,
-  onScopeDispose,
-  readonly,
-  ref,
-  shallowRef,
-  toValue,
-  type MaybeRefOrGetter,
-  type Ref,
-  type ShallowRef,
-} from 'vue'
-import { ApiError, createApiClient, describeError, retryAfterMs as retryAfterOf, retryHint, type ApiClient } from '@/api/http'
-import type {
-  AckFrame,
-  ChatMessage,
-  ErrorFrame,
-  HelloFrame,
-  HistoryPage,
-  PresenceFrame,
-  PresenceUser,
-  ServerConfig,
-} from '@/api/types'
-import { contentProblem, MAX_MESSAGE_CHARS, normalizeContent } from './content'
+import { ref, shallowRef, toValue, type MaybeRefOrGetter, type ShallowRef } from 'vue'
+import { createApiClient, type ApiClient } from '@/api/http'
+import type { AckFrame, ChatMessage, ErrorFrame, HelloFrame, HistoryPage, PresenceFrame, PresenceUser, ServerConfig } from '@/api/types'
+import { MAX_MESSAGE_CHARS } from './content'
 import { createEmitter, type Emitter, type Listener } from './emitter'
-import { createClientId, shortHash, tokenSubject } from './ids'
-import {
-  cacheBlobSchema,
-  isChatMessage,
-  isId,
-  messageSchema,
-  outboxBlobSchema,
-  outboxEntrySchema,
-  validItems,
-  validTail,
-  type StoredOutboxEntry,
-} from './schemas'
-import { readValid, removeKey, writeJson } from './storage'
+import { indexOfId, mergeMessages } from './messages'
+import { createOutbox, type Outbox, type OutgoingMessage } from './outbox'
+import { readLobbyCache, writeLobbyCache } from './lobbyCache'
+import { isChatMessage, isId } from './schemas'
+import { withRetryAfter } from './retry'
+import { removeKey } from './storage'
+import { applyPresenceDelta } from './presence'
+import { storageNamespace } from './rooms'
+import type { Emit, Transport, TransportEvents } from './transport'
 
-export type Transport = 'websocket' | 'polling'
-
-/**
- * Connection status.
- * - `idle`: `connect()` was never called.
- * - `connecting`: first attempt in progress.
- * - `open`: connected (WebSocket: `hello` received; polling: last poll succeeded).
- * - `reconnecting`: the connection was lost (or never came up) and a retry is scheduled or running.
- * - `closed`: stopped by `disconnect()`, or for good after an authentication failure.
- */
-export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'
-
-/** A message the user sent that the server has not confirmed yet. */
-export interface OutgoingMessage {
-  client_id: string
-  /** Normalised content, exactly as it is sent. */
-  content: string
-  room?: string
-  /** Local time it was queued (ms). */
-  queued_at: number
-  /** `pending`: waiting to be sent; `sending`: on the wire, no ack yet; `failed`: refused or unconfirmed, needs `retry`. */
-  state: 'pending' | 'sending' | 'failed'
-  /** Why it failed (Chinese, for display). */
-  error?: string
-  attempts: number
-}
+export { ChatSendError, type OutgoingMessage } from './outbox'
+export { describeServerError, isBrowserOffline, watchBrowser, type ConnectionStatus, type Transport } from './transport'
 
 /** Events of `on(type, listener)`. */
-export interface ChatEvents {
-  /** Connected and in sync (`resumed`: a previous cursor was used). */
-  connected: { transport: Transport; resumed: boolean }
-  /** The connection was lost. */
-  disconnected: { transport: Transport; code?: number; reason?: string; willRetry: boolean }
-  /** A retry is scheduled after `delay` ms. */
-  reconnecting: { transport: Transport; attempt: number; delay: number }
+export interface ChatEvents extends TransportEvents {
   /** First frame of each WebSocket connection. */
   hello: HelloFrame
   /** A message not seen before (live, backfilled or from history). */
@@ -88,12 +36,6 @@ export interface ChatEvents {
   ack: { client_id: string; message: ChatMessage }
   /** Online users changed. */
   presence: PresenceFrame
-  /** A queued message was refused for good (or not confirmed); see `pending`. */
-  'send-failed': OutgoingMessage
-  /** An `error` frame or a failed REST call worth telling the user about. */
-  'server-error': ErrorFrame
-  /** The token is invalid or expired: no more retries; log in again. */
-  unauthorized: { reason: string }
   /** The server's database changed (`hello.epoch`): the local cache was dropped. */
   'epoch-changed': { previous: string; current: string }
   /**
@@ -101,25 +43,12 @@ export interface ChatEvents {
    * rolled-back database with the same epoch): the cache was dropped, the
    * cursor is now the server's `last_id` and the newest history is reloaded.
    */
-  'cursor-reset': { transport: Transport; previous: number; current: number }
-  /** A WebSocket attempt failed before `hello`; used to decide on the polling fallback. */
-  'transport-failed': { consecutiveFailures: number; httpReachable: boolean; websocketDisabled: boolean }
+  'cursor-reset': { transport: 'websocket' | 'polling'; previous: number; current: number }
   /** The outbox changed (internal: transports flush on it). */
   queued: OutgoingMessage
 }
 
 export type ChatEventListener<K extends keyof ChatEvents> = Listener<ChatEvents[K]>
-
-/** Thrown by `sendMessage` when the content can never be sent, or (outbox disabled) while offline. */
-export class ChatSendError extends Error {
-  override readonly name = 'ChatSendError'
-  constructor(
-    readonly code: 'empty' | 'too_long' | 'not_connected',
-    message: string,
-  ) {
-    super(message)
-  }
-}
 
 export interface ChatCoreOptions {
   /** Base URL for REST and WebSocket paths. Default: the page's base URI. */
@@ -147,49 +76,10 @@ export interface ChatCoreOptions {
   outbox?: boolean
 }
 
-interface CacheBlob {
-  v: 1
-  epoch: string | null
-  hasMore: boolean
-  cursor: number
-  messages: ChatMessage[]
-}
-
-interface OutboxBlob {
-  v: 1
-  entries: OutgoingMessage[]
-}
-
 /** History reads answered 429 are retried this many times (after `Retry-After`). */
 const HISTORY_RETRIES = 2
 /** A `Retry-After` longer than this (ms) is not waited for in place: the caller is told instead. */
 const HISTORY_MAX_WAIT = 15_000
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-/** Chinese text for an error code of an `error` frame (`retryAfterMs` from `retry_after_ms`). */
-export function describeServerError(code: string, fallback?: string, retryAfterMs?: number): string {
-  switch (code) {
-    case 'invalid_content':
-      return '消息内容无效（为空、超长或包含控制字符）'
-    case 'rate_limited':
-      return `操作太频繁，${retryHint(retryAfterMs === undefined ? undefined : retryAfterMs / 1000)}`
-    case 'busy':
-      return `服务器繁忙，${retryHint(retryAfterMs === undefined ? undefined : retryAfterMs / 1000)}`
-    case 'too_large':
-      return '消息过大'
-    case 'unauthorized':
-      return '登录已失效，请重新登录'
-    case 'internal':
-      return '服务器内部错误'
-    case 'bad_request':
-      return fallback ? `请求无效：${fallback}` : '请求无效'
-    default:
-      return fallback ?? code
-  }
-}
 
 export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCoreOptions = {}) {
   const persist = options.persist ?? true
@@ -200,9 +90,7 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
   const outboxEnabled = options.outbox ?? true
   const getToken = () => toValue(token) ?? ''
 
-  const initialToken = getToken()
-  const namespace =
-    options.storageKey ?? (initialToken ? (tokenSubject(initialToken) ?? 't' + shortHash(initialToken)) : 'anonymous')
+  const namespace = options.storageKey ?? storageNamespace(getToken())
   const cacheKey = `hearth.cache.v1.${namespace}`
   const outboxKey = `hearth.outbox.v1.${namespace}`
 
@@ -211,7 +99,6 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
 
   // ---- messages -----------------------------------------------------------
   const messages: ShallowRef<ChatMessage[]> = shallowRef([])
-  const ids = new Set<number>()
   const hasMore = ref(true)
   const loadingHistory = ref(false)
   const epoch = ref<string | null>(null)
@@ -225,10 +112,8 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
   let disposed = false
   /** Messages were loaded from a cache that has no epoch. */
   let cacheUnverified = false
-  /** Set by `sendViaHttp` after a 429, read (and cleared) by the transports. */
-  let retryAfterMs = 0
-  /** Whether any transport was ever connected (status `connecting` vs `reconnecting`). */
-  let everConnected = false
+  /** Shared by the transports of this core (status `connecting` vs `reconnecting`). */
+  const link = { everConnected: false }
 
   // ---- presence & identity ------------------------------------------------
   const onlineCount = ref(0)
@@ -236,56 +121,32 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
   const currentUser = ref<PresenceUser | null>(null)
 
   // ---- outbox ---------------------------------------------------------------
-  const pending: Ref<OutgoingMessage[]> = ref([])
-  const removedFromOutbox = new Set<string>()
-
-  function findIndex(id: number, arr: readonly ChatMessage[] = messages.value): number {
-    let lo = 0
-    let hi = arr.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (arr[mid]!.id < id) lo = mid + 1
-      else hi = mid
-    }
-    return lo
-  }
+  const outbox: Outbox = createOutbox({
+    key: outboxKey,
+    version: 1,
+    accept: [1],
+    persist,
+    enabled: outboxEnabled,
+    maxChars,
+    onQueued: (entry) => emitter.emit('queued', entry),
+    onFailed: (entry) => emitter.emit('send-failed', entry),
+    onCompleted: (clientId, message) => completed(clientId, message),
+  })
 
   /**
-   * Merges messages by id (no duplicates, ascending). Returns those that were
-   * new. The list is replaced (copy on write), never mutated in place, so
-   * every consumer (props, computed) sees the change.
+   * Merges messages by id (no duplicates, ascending; `utils/messages.ts`).
+   * Returns those that were new. The list is replaced, never mutated in
+   * place, so every consumer (props, computed) sees the change.
    */
   function merge(incoming: readonly unknown[]): ChatMessage[] {
-    let arr: ChatMessage[] | null = null
-    const added: ChatMessage[] = []
-    for (const value of incoming) {
-      if (!isChatMessage(value)) continue
-      const m = value
-      if (m.id > cursor) cursor = m.id
-      const current: ChatMessage[] = arr ?? messages.value
-      if (ids.has(m.id)) {
-        // The server's copy wins over one synthesised from an ack.
-        const i = findIndex(m.id, current)
-        const old = current[i]
-        if (old && old.id === m.id && (old.username !== m.username || old.content !== m.content || old.created_at !== m.created_at)) {
-          arr ??= messages.value.slice()
-          arr[i] = m
-        }
-        continue
-      }
-      arr ??= messages.value.slice()
-      ids.add(m.id)
-      const last = arr[arr.length - 1]
-      if (!last || m.id > last.id) arr.push(m)
-      else arr.splice(findIndex(m.id, arr), 0, m)
-      added.push(m)
-    }
-    if (arr) {
-      if (arr.length > maxMessages) {
-        for (const dropped of arr.splice(0, arr.length - maxMessages)) ids.delete(dropped.id)
+    for (const value of incoming) if (isChatMessage(value) && value.id > cursor) cursor = value.id
+    const { list, added } = mergeMessages(messages.value, incoming)
+    if (list) {
+      if (list.length > maxMessages) {
+        list.splice(0, list.length - maxMessages)
         hasMore.value = true
       }
-      messages.value = arr
+      messages.value = list
       scheduleCacheSave()
     }
     return added
@@ -301,7 +162,6 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
   function resetMessages(): void {
     generation++
     messages.value = []
-    ids.clear()
     cursor = 0
     hasMore.value = true
     scheduleCacheSave()
@@ -387,9 +247,8 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
       let consistent = cacheMax <= pageMax && (cacheMax >= pageMin - 1 || !page.has_more || list.length === 0)
       if (consistent) {
         for (const m of list) {
-          if (!ids.has(m.id)) continue
-          const old = arr[findIndex(m.id)]
-          if (old && (old.created_at !== m.created_at || old.user_id !== m.user_id)) {
+          const old = arr[indexOfId(arr, m.id)]
+          if (old?.id === m.id && (old.created_at !== m.created_at || old.user_id !== m.user_id)) {
             consistent = false
             break
           }
@@ -416,17 +275,12 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
    * generation moved on) it answers an empty page, which callers ignore.
    */
   async function fetchHistory(before: number | undefined, gen: number): Promise<HistoryPage> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await api.history(before, pageSize)
-      } catch (error) {
-        if (!(error instanceof ApiError) || error.status !== 429 || attempt >= HISTORY_RETRIES) throw error
-        const wait = retryAfterOf(error)
-        if (wait > HISTORY_MAX_WAIT || disposed) throw error
-        await sleep(Math.max(wait, 500))
-        if (gen !== generation || disposed) return { messages: [], has_more: true }
-      }
-    }
+    const page = await withRetryAfter(() => api.history(before, pageSize), {
+      maxWait: HISTORY_MAX_WAIT,
+      retries: HISTORY_RETRIES,
+      cancelled: () => gen !== generation || disposed,
+    })
+    return page ?? { messages: [], has_more: true }
   }
 
   /** Loads the previous history page (scroll-up). Resolves to the number of messages added. */
@@ -467,137 +321,23 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
   /** Applies a presence push: who came online and who left since the last one. */
   function applyPresenceChanges(count: number, joined: readonly PresenceUser[], left: readonly PresenceUser[]): void {
     if (Number.isFinite(count)) onlineCount.value = count
-    const gone = new Set(left.map((u) => u.id))
-    const byId = new Map(onlineUsers.value.filter((u) => !gone.has(u.id)).map((u) => [u.id, u]))
-    for (const u of joined) byId.set(u.id, u)
-    onlineUsers.value = [...byId.values()].sort((a, b) =>
-      a.username < b.username ? -1 : a.username > b.username ? 1 : a.id - b.id,
-    )
+    onlineUsers.value = applyPresenceDelta(onlineUsers.value, joined, left)
   }
 
-  // ---- outbox ---------------------------------------------------------------
+  // ---- outbox (shared with the rooms app: utils/outbox.ts) -------------------
 
-  /** The outbox entries in storage that pass the schema (invalid ones are dropped). */
-  function storedOutbox(): StoredOutboxEntry[] {
-    const stored = readValid(outboxKey, outboxBlobSchema)
-    return stored ? validItems(stored.entries, outboxEntrySchema) : []
-  }
-
-  function saveOutbox(): void {
-    if (!persist || storageCleared) return
-    // Merge with what is stored so another tab's queued messages are not lost.
-    const mine = new Set(pending.value.map((e) => e.client_id))
-    const others = storedOutbox()
-      .filter((e) => !mine.has(e.client_id) && !removedFromOutbox.has(e.client_id))
-      .map(toOutgoing)
-    const entries = [...others, ...pending.value.map((e) => ({ ...e }))].sort((a, b) => a.queued_at - b.queued_at)
-    if (entries.length === 0) removeKey(outboxKey)
-    else writeJson(outboxKey, { v: 1, entries } satisfies OutboxBlob)
-  }
-
-  /** A stored entry as a live one: whatever was on the wire is pending again. */
-  function toOutgoing(e: StoredOutboxEntry): OutgoingMessage {
-    const entry: OutgoingMessage = {
-      client_id: e.client_id,
-      content: e.content,
-      queued_at: e.queued_at,
-      state: e.state === 'failed' ? 'failed' : 'pending',
-      attempts: e.attempts ?? 0,
-    }
-    if (e.room !== undefined) entry.room = e.room
-    if (e.error !== undefined) entry.error = e.error
-    return entry
-  }
-
-  function loadOutbox(): void {
-    if (!persist) return
-    const raw = readValid(outboxKey, outboxBlobSchema)
-    if (!raw) return
-    const entries = validItems(raw.entries, outboxEntrySchema)
-    pending.value = entries.map(toOutgoing)
-    // Rewrite without the entries that failed the schema.
-    if (entries.length !== raw.entries.length) saveOutbox()
-  }
-
-  function findEntry(clientId: string): OutgoingMessage | undefined {
-    return pending.value.find((e) => e.client_id === clientId)
-  }
-
-  /** Validates, queues and persists a message. Returns its `client_id`. */
-  function submit(raw: string, opts: { room?: string; connected: boolean }): string {
-    const content = normalizeContent(typeof raw === 'string' ? raw : String(raw ?? ''))
-    const problem = contentProblem(content, maxChars)
-    if (problem === 'empty') throw new ChatSendError('empty', '消息不能为空')
-    if (problem === 'too_long') throw new ChatSendError('too_long', `消息不能超过 ${maxChars} 个字符`)
-    if (!outboxEnabled && !opts.connected) throw new ChatSendError('not_connected', '发送失败，未连接到服务器')
-    const entry: OutgoingMessage = {
-      client_id: createClientId(),
-      content,
-      queued_at: Date.now(),
-      state: 'pending',
-      attempts: 0,
-    }
-    if (opts.room) entry.room = opts.room
-    pending.value.push(entry)
-    saveOutbox()
-    emitter.emit('queued', entry)
-    return entry.client_id
-  }
-
-  /** Marks every in-flight entry as pending again (connection lost). */
-  function requeueSending(): void {
-    let changed = false
-    for (const e of pending.value) {
-      if (e.state === 'sending') {
-        e.state = 'pending'
-        changed = true
-      }
-    }
-    if (changed) saveOutbox()
-  }
-
-  function markSending(entry: OutgoingMessage): void {
-    entry.state = 'sending'
-    entry.attempts++
-    delete entry.error
-    saveOutbox()
-  }
-
-  function markPending(clientId: string): void {
-    const e = findEntry(clientId)
-    if (e && e.state !== 'failed') {
-      e.state = 'pending'
-      saveOutbox()
-    }
-  }
-
-  function markFailed(clientId: string, error: string): void {
-    const e = findEntry(clientId)
-    if (!e) return
-    e.state = 'failed'
-    e.error = error
-    saveOutbox()
-    emitter.emit('send-failed', { ...e })
-  }
-
-  /** The server stored the message: drop it from the outbox and show it. */
-  function complete(clientId: string, message: ChatMessage): void {
-    const i = pending.value.findIndex((e) => e.client_id === clientId)
-    if (i >= 0) {
-      pending.value.splice(i, 1)
-      removedFromOutbox.add(clientId)
-      saveOutbox()
-    }
+  /** The server stored one of our messages: show it and tell the listeners. */
+  function completed(clientId: string, message: ChatMessage): void {
     mergeAndEmit([message])
     emitter.emit('ack', { client_id: clientId, message })
   }
 
   /** Handles a WebSocket `ack`; returns false for an unknown (already handled) client_id. */
   function acknowledge(frame: AckFrame): boolean {
-    const entry = findEntry(frame.client_id)
+    const entry = outbox.find(frame.client_id)
     if (!entry) return false
     const me = currentUser.value
-    const message: ChatMessage = {
+    outbox.complete(frame.client_id, {
       id: frame.id,
       room: entry.room ?? 'lobby',
       user_id: me?.id ?? 0,
@@ -605,60 +345,8 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
       content: entry.content,
       created_at: frame.created_at,
       client_id: frame.client_id,
-    }
-    complete(frame.client_id, message)
+    })
     return true
-  }
-
-  /** Resend a failed message (same `client_id`, so it can never be stored twice). */
-  function retry(clientId: string): void {
-    const e = findEntry(clientId)
-    if (!e || e.state !== 'failed') return
-    e.state = 'pending'
-    delete e.error
-    saveOutbox()
-    emitter.emit('queued', e)
-  }
-
-  /** Remove a queued or failed message from the outbox. */
-  function discard(clientId: string): void {
-    const i = pending.value.findIndex((e) => e.client_id === clientId)
-    if (i < 0) return
-    pending.value.splice(i, 1)
-    removedFromOutbox.add(clientId)
-    saveOutbox()
-  }
-
-  /**
-   * Sends one outbox entry over `POST /api/chat/messages` (polling transport,
-   * and WebSocket frames that would exceed the 4096-byte frame limit).
-   */
-  async function sendViaHttp(entry: OutgoingMessage): Promise<'sent' | 'retry' | 'failed' | 'unauthorized'> {
-    markSending(entry)
-    try {
-      const message = await api.send(entry.content, entry.client_id)
-      complete(entry.client_id, message)
-      return 'sent'
-    } catch (error) {
-      if (error instanceof ApiError) {
-        if (error.status === 401) {
-          markPending(entry.client_id)
-          return 'unauthorized'
-        }
-        if (error.status === 400 || error.status === 413 || error.status === 409 || error.status === 403) {
-          markFailed(entry.client_id, describeError(error))
-          return 'failed'
-        }
-      }
-      markPending(entry.client_id)
-      if (error instanceof ApiError && error.status === 429) retryAfterMs = (error.retryAfter ?? 1) * 1000
-      return 'retry'
-    }
-  }
-  function takeRetryAfter(): number {
-    const v = retryAfterMs
-    retryAfterMs = 0
-    return v
   }
 
   // ---- reload cache ---------------------------------------------------------
@@ -670,15 +358,7 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
       cacheTimer = undefined
     }
     if (!persist || storageCleared) return
-    const arr = messages.value
-    const tail = arr.slice(-cacheSize)
-    writeJson(cacheKey, {
-      v: 1,
-      epoch: epoch.value,
-      hasMore: tail.length < arr.length ? true : hasMore.value,
-      cursor,
-      messages: tail,
-    } satisfies CacheBlob)
+    writeLobbyCache(cacheKey, { epoch: epoch.value, hasMore: hasMore.value, cursor, messages: messages.value }, cacheSize)
   }
 
   function scheduleCacheSave(): void {
@@ -686,28 +366,22 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
     cacheTimer = setTimeout(saveCache, 400)
   }
 
-  /**
-   * Restores the reload cache. The envelope must pass its schema (else the
-   * blob is removed); of the messages, the newest ones after the last invalid
-   * one are kept, so there is no hole (older ones can be paged in again).
-   * The cursor resumes from the newest kept message: a stored cursor above it
-   * could only skip messages.
-   */
+  /** Restores the reload cache (`utils/lobbyCache.ts` says what is kept of a damaged one). */
   function loadCache(): void {
     if (!persist) return
-    const blob = readValid(cacheKey, cacheBlobSchema)
-    if (!blob) return
-    const kept = validTail(blob.messages, messageSchema)
-    epoch.value = blob.epoch
+    const cached = readLobbyCache(cacheKey)
+    if (!cached) return
+    epoch.value = cached.epoch
     cacheUnverified = epoch.value === null
-    merge(kept)
-    hasMore.value = blob.hasMore || kept.length < blob.messages.length
+    // The cursor resumes from the newest kept message: a stored cursor above it could only skip messages.
+    merge(cached.messages)
+    hasMore.value = cached.hasMore
     if (cacheTimer !== undefined) {
       clearTimeout(cacheTimer)
       cacheTimer = undefined
     }
     // Rewrite a blob that had invalid parts, so they are gone from storage.
-    if (kept.length < blob.messages.length || (kept.length > 0 && blob.cursor !== cursor)) saveCache()
+    if (cached.damaged || (cached.messages.length > 0 && cached.cursor !== cursor)) saveCache()
   }
 
   /** Forgets this user's cache and outbox (logout); nothing is written afterwards. */
@@ -716,14 +390,13 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
     if (cacheTimer !== undefined) clearTimeout(cacheTimer)
     cacheTimer = undefined
     removeKey(cacheKey)
-    removeKey(outboxKey)
+    outbox.clearStorage()
   }
 
   const onPageHide = () => saveCache()
   if (typeof window !== 'undefined') window.addEventListener('pagehide', onPageHide)
 
   loadCache()
-  loadOutbox()
 
   function dispose(): void {
     disposed = true
@@ -735,20 +408,19 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
     api,
     token: getToken,
     outboxEnabled,
+    outbox,
     // state
     messages,
-    pending,
+    pending: outbox.pending,
     hasMore,
     loadingHistory,
     epoch,
     onlineCount,
     onlineUsers,
     currentUser,
+    link,
     get everConnected() {
-      return everConnected
-    },
-    set everConnected(value: boolean) {
-      everConnected = value
+      return link.everConnected
     },
     // messages
     merge: mergeAndEmit,
@@ -765,22 +437,19 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
     serverLimits,
     applyServerConfig,
     // outbox
-    submit,
-    findEntry,
-    requeueSending,
-    markSending,
-    markPending,
-    markFailed,
     acknowledge,
-    complete,
-    retry,
-    discard,
-    sendViaHttp,
-    takeRetryAfter,
+    complete: outbox.complete,
+    findEntry: outbox.find,
+    retry: outbox.retry,
+    discard: outbox.discard,
+    /** Sends one entry over `POST /api/chat/messages` (polling, and frames over the size limit). */
+    sendViaHttp: (entry: OutgoingMessage) => outbox.sendViaHttp(entry, (e) => api.send(e.content, e.client_id)),
     // events
     on: emitter.on,
     off: emitter.off,
     emit: emitter.emit,
+    /** `emit` as the shared transports see it (ChatEvents extends TransportEvents). */
+    emitTransport: emitter.emit as Emit<TransportEvents>,
     // storage
     saveCache,
     clearStorage,
@@ -790,128 +459,6 @@ export function createChatCore(token: MaybeRefOrGetter<string>, options: ChatCor
 
 export type ChatCore = ReturnType<typeof createChatCore>
 
-/** Fields common to every transport's return value (what the views use). */
-export interface ChatConnection {
-  /** Connection status; see `ConnectionStatus`. */
-  status: Readonly<Ref<ConnectionStatus>>
-  /** True while connected (the seed's 已连接). */
-  isConnected: Readonly<Ref<boolean>>
-  /** True while a lost connection is being re-established (the seed's 重连中...). */
-  isReconnecting: Readonly<Ref<boolean>>
-  /** True once `disconnect()` was called (or after an authentication failure); no retries happen. */
-  explicitlyClosed: Readonly<Ref<boolean>>
-  /** Confirmed messages, ascending by id, without duplicates. Render `content` as text only. */
-  messages: Readonly<ShallowRef<readonly ChatMessage[]>>
-  /** Messages typed but not yet confirmed, in send order (pending / sending / failed). */
-  pending: Readonly<Ref<readonly OutgoingMessage[]>>
-  /** Number of users online. */
-  onlineCount: Readonly<Ref<number>>
-  /** Users online (at most 500 listed by the server). */
-  onlineUsers: Readonly<Ref<readonly PresenceUser[]>>
-  /** The logged-in user, once known. */
-  currentUser: Readonly<Ref<PresenceUser | null>>
-  /** Whether older history exists on the server. */
-  hasMore: Readonly<Ref<boolean>>
-  /** True while a history page is loading. */
-  loadingHistory: Readonly<Ref<boolean>>
-  /** Starts (or resumes) the connection. Idempotent. */
-  connect: () => void
-  /** Closes the connection for good (sets `explicitlyClosed`; no reconnect). */
-  disconnect: () => void
-  /** Retries at once when waiting for a reconnect (resets the backoff). */
-  reconnectNow: () => void
-  /**
-   * Queues a message and sends it as soon as possible; returns its `client_id`.
-   * Throws `ChatSendError` when the content is empty or too long, or when the
-   * outbox is disabled and there is no connection.
-   */
-  sendMessage: (content: string, options?: { room?: string }) => string
-  /** Resends a failed message with the same `client_id`. */
-  retry: (clientId: string) => void
-  /** Drops a queued or failed message. */
-  discard: (clientId: string) => void
-  /** Loads the previous page of history (scroll-up). Resolves to the number of messages added. */
-  loadOlder: () => Promise<number>
-  /** Subscribes to an event; returns the unsubscribe function. */
-  on: <K extends keyof ChatEvents>(type: K, listener: ChatEventListener<K>) => () => void
-  /** Unsubscribes a listener. */
-  off: <K extends keyof ChatEvents>(type: K, listener: ChatEventListener<K>) => void
-  /** Forgets this user's cached messages and outbox (call on logout). */
-  clearLocalData: () => void
-}
-
-/** Builds the `ChatConnection` fields that come straight from the core. */
-export function coreFields(core: ChatCore) {
-  return {
-    messages: core.messages as Readonly<ShallowRef<readonly ChatMessage[]>>,
-    pending: core.pending as Readonly<Ref<readonly OutgoingMessage[]>>,
-    onlineCount: core.onlineCount,
-    onlineUsers: core.onlineUsers as Readonly<Ref<readonly PresenceUser[]>>,
-    currentUser: core.currentUser,
-    hasMore: core.hasMore,
-    loadingHistory: core.loadingHistory,
-    retry: core.retry,
-    discard: core.discard,
-    loadOlder: core.loadOlder,
-    on: core.on,
-    off: core.off,
-    clearLocalData: core.clearStorage,
-  }
-}
-
-/**
- * What both transports (WebSocket and polling) return besides their own
- * `connect`/`disconnect`: the core's fields, the connection state and
- * `sendMessage`, which queues in the outbox and sends when connected.
- */
-export function transportFields(core: ChatCore, status: Ref<ConnectionStatus>, explicitlyClosed: Ref<boolean>) {
-  return {
-    ...coreFields(core),
-    status: readonly(status),
-    isConnected: computed(() => status.value === 'open'),
-    isReconnecting: computed(() => status.value === 'reconnecting'),
-    explicitlyClosed: readonly(explicitlyClosed),
-    sendMessage(content: string, opts: { room?: string } = {}): string {
-      return core.submit(content, { room: opts.room, connected: status.value === 'open' })
-    },
-  }
-}
-
-/**
- * A transport's clean-up when the calling component's scope ends: close the
- * connection, stop listening to the core, and dispose of the core if the
- * transport created it.
- */
-export function disposeWithScope(core: ChatCore, ownsCore: boolean, close: () => void, offQueued: () => void): void {
-  if (!getCurrentScope()) return
-  onScopeDispose(() => {
-    close()
-    offQueued()
-    if (ownsCore) core.dispose()
-  })
-}
-
-/** Listens to the browser's `online`/`offline`/`visibilitychange` events. */
-export function watchBrowser(handlers: { online?: () => void; offline?: () => void; visible?: () => void; hidden?: () => void }) {
-  if (typeof window === 'undefined') return () => {}
-  const onOnline = () => handlers.online?.()
-  const onOffline = () => handlers.offline?.()
-  const onVisibility = () => {
-    if (document.visibilityState === 'visible') handlers.visible?.()
-    else handlers.hidden?.()
-  }
-  window.addEventListener('online', onOnline)
-  window.addEventListener('offline', onOffline)
-  document.addEventListener('visibilitychange', onVisibility)
-  return () => {
-    window.removeEventListener('online', onOnline)
-    window.removeEventListener('offline', onOffline)
-    document.removeEventListener('visibilitychange', onVisibility)
-  }
-}
-
-export function isBrowserOffline(): boolean {
-  return typeof navigator !== 'undefined' && navigator.onLine === false
-}
+export { coreFields, disposeWithScope, transportFields, type ChatConnection } from './chatConnection'
 
 export type { ErrorFrame, PresenceFrame }

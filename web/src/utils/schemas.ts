@@ -51,6 +51,8 @@ export const outboxEntrySchema = v.object({
   client_id: clientIdSchema,
   content: v.pipe(v.string(), v.nonEmpty()),
   room: v.optional(v.string()),
+  /** Rooms app: the room's id (absent: the lobby). */
+  room_id: v.optional(idSchema),
   queued_at: timestampSchema,
   state: v.optional(v.picklist(['pending', 'sending', 'failed'])),
   error: v.optional(v.string()),
@@ -59,9 +61,13 @@ export const outboxEntrySchema = v.object({
 
 export type StoredOutboxEntry = v.InferOutput<typeof outboxEntrySchema>
 
-/** `hearth.outbox.v1.*`: the envelope; entries are checked one by one. */
+/**
+ * `hearth.outbox.v1.*`: the envelope; entries are checked one by one. `v` is
+ * the format: 1 for the lobby client, 2 for the rooms app (each reader says
+ * which it accepts, so the lobby client never sends a room's message to the lobby).
+ */
 export const outboxBlobSchema = v.object({
-  v: v.literal(1),
+  v: v.picklist([1, 2]),
   entries: v.array(v.unknown()),
 })
 
@@ -100,3 +106,48 @@ export function validTail<T>(items: readonly unknown[], schema: v.GenericSchema<
   }
   return out
 }
+
+// ---------------------------------------------------------------------------
+// The rooms app (PROTOCOL.md §3)
+
+const userRefSchema = v.object({ id: idSchema, username: v.string() })
+
+/** `hearth.room.v1.*` (the room shown last): a decimal id. */
+export const idStringSchema = v.pipe(v.string(), v.regex(/^\d{1,15}$/))
+
+/** A room as cached, with the caller's view. */
+export const roomStateSchema = v.object({
+  id: idSchema,
+  name: v.string(),
+  kind: v.picklist(['open', 'closed', 'direct']),
+  topic: v.optional(v.string()),
+  lobby: v.optional(v.boolean()),
+  archived: v.optional(v.boolean()),
+  created_at: v.optional(timestampSchema),
+  created_by: v.optional(idSchema),
+  members_count: v.optional(idSchema),
+  members: v.optional(v.array(userRefSchema)),
+  member: v.boolean(),
+  unread: idSchema,
+  last_message_id: idSchema,
+  last_read_id: idSchema,
+})
+
+/** A cached message of the rooms app: it must say its room. */
+export const roomMessageSchema = v.object({ ...messageSchema.entries, room_id: idSchema })
+
+/**
+ * `hearth.cache.v1.*` of the rooms app (`v: 2`): rooms, the newest messages of
+ * each, and the stream cursor. Any invalid part drops the whole blob: the
+ * cursor is only worth resuming from together with what it covers.
+ */
+export const streamCacheSchema = v.object({
+  v: v.literal(2),
+  epoch: v.nullable(v.string()),
+  cursor: idSchema,
+  me: v.nullable(userRefSchema),
+  rooms: v.array(roomStateSchema),
+  messages: v.array(roomMessageSchema),
+})
+
+export type StreamCacheBlob = v.InferOutput<typeof streamCacheSchema>

@@ -7,7 +7,7 @@
  * - `E2E_RESULTS`: where screenshots and server logs go (default `web/e2e-results`).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs'
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, type WriteStream } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -21,10 +21,19 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 const LISTENING = /listening on (http:\/\/127\.0\.0\.1:(\d+))/
 
-export function prepareResultsDir(): string {
-  rmSync(RESULTS_DIR, { recursive: true, force: true })
-  mkdirSync(RESULTS_DIR, { recursive: true })
-  return RESULTS_DIR
+/**
+ * A clean results folder. Without `sub`: the top level (its files, not the
+ * subfolders other test files write); with `sub`: that subfolder, so the
+ * test files can run in any order without deleting each other's results.
+ */
+export function prepareResultsDir(sub?: string): string {
+  const dir = sub ? join(RESULTS_DIR, sub) : RESULTS_DIR
+  if (sub) rmSync(dir, { recursive: true, force: true })
+  else if (existsSync(dir)) {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (!entry.isDirectory()) rmSync(join(dir, entry.name), { force: true })
+  }
+  mkdirSync(dir, { recursive: true })
+  return dir
 }
 
 export function makeDataDir(): string {
@@ -43,8 +52,10 @@ export class HearthServer {
     readonly dataDir: string,
     readonly name: string,
     readonly extraArgs: string[] = [],
+    /** Where `server-<name>.log` goes. */
+    readonly logDir: string = RESULTS_DIR,
   ) {
-    this.log = createWriteStream(join(RESULTS_DIR, `server-${name}.log`), { flags: 'a' })
+    this.log = createWriteStream(join(logDir, `server-${name}.log`), { flags: 'a' })
   }
 
   /** Starts the server (on `port`, or a free one) and waits for its `listening on` line. */
@@ -80,7 +91,7 @@ export class HearthServer {
     return new Promise<void>((res, rej) => {
       const timer = setTimeout(() => {
         proc.kill('SIGKILL')
-        rej(new Error(`${this.name}: no "listening on" line within 30 s (see ${RESULTS_DIR}/server-${this.name}.log)`))
+        rej(new Error(`${this.name}: no "listening on" line within 30 s (see ${this.logDir}/server-${this.name}.log)`))
       }, 30_000)
       const lines = createInterface({ input: proc.stdout! })
       let ready = false

@@ -123,9 +123,10 @@ export function json(body: unknown, status = 200, headers: Record<string, string
 /**
  * Stubs `fetch`: `routes` maps "METHOD /path" to a handler returning a
  * Response, a body (answered as 200 JSON) or throwing (network error).
- * Unrouted requests fail with a network error.
+ * `fallback` answers the others (paths with ids); what neither routes fails
+ * with a network error.
  */
-export function mockFetch(routes: Record<string, Route>) {
+export function mockFetch(routes: Record<string, Route>, fallback?: (method: string, url: URL, init: RequestInit) => unknown) {
   const calls: { method: string; url: URL; body: unknown; headers: Record<string, string> }[] = []
   const fn = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
     const url = new URL(String(input))
@@ -133,8 +134,8 @@ export function mockFetch(routes: Record<string, Route>) {
     const body = typeof init.body === 'string' ? (JSON.parse(init.body) as unknown) : undefined
     calls.push({ method, url, body, headers: (init.headers ?? {}) as Record<string, string> })
     const route = routes[`${method} ${url.pathname}`]
-    if (!route) throw new TypeError(`Failed to fetch (${method} ${url.pathname})`)
-    const result = await route(url, init)
+    const result = route ? await route(url, init) : fallback ? await fallback(method, url, init) : undefined
+    if (result === undefined) throw new TypeError(`Failed to fetch (${method} ${url.pathname})`)
     return result instanceof Response ? result : json(result)
   })
   vi.stubGlobal('fetch', fn)

@@ -1,11 +1,10 @@
 /** Logout revokes the token on the server, then signs out locally whatever the answer. */
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import { flushPromises, mount } from '@vue/test-utils'
-import App from '@/App.vue'
+import { flushPromises } from '@vue/test-utils'
 import { session, signIn, signOutAndRevoke } from '@/session'
-import { fakeToken, json, mockFetch, useComposableTestEnv, type Route } from './helpers'
+import { flush, json, mockFetch, MockWebSocket, useComposableTestEnv, type Route } from './helpers'
+import { fakeServer, helloV2, LOBBY, mountApp, room, TOKEN } from './roomsServer'
 
-const TOKEN = fakeToken(1)
 const USER = { id: 1, username: 'alice' }
 
 useComposableTestEnv()
@@ -63,16 +62,19 @@ describe('signOutAndRevoke', () => {
 
 describe('App logout', () => {
   it('revokes the token before showing the login page', async () => {
-    const routes = logoutRoute(() => Promise.reject(new TypeError('offline')))
-    const wrapper = mount(App, { global: { stubs: { ChatView: true } } })
-    expect(wrapper.findComponent({ name: 'ChatView' }).exists()).toBe(true)
-    wrapper.findComponent({ name: 'ChatView' }).vm.$emit('logout')
+    const server = fakeServer({ rooms: [room(LOBBY)], extra: { 'POST /api/auth/logout': () => Promise.reject(new TypeError('offline')) } })
+    const { wrapper, router } = await mountApp('/rooms/1')
+    helloV2(MockWebSocket.last, 0)
+    await flush()
+    await wrapper.get('[data-testid="user-menu"]').trigger('click')
+    await flush()
+    document.body.querySelector<HTMLElement>('[data-testid="logout"]')!.click()
     await flushPromises()
-    expect(routes.calls.map((c) => [c.method, c.url.pathname, c.headers.Authorization])).toEqual([
-      ['POST', '/api/auth/logout', `Bearer ${TOKEN}`],
-    ])
+    await flush()
+    const logout = server.routes.calls.filter((c) => c.url.pathname === '/api/auth/logout')
+    expect(logout.map((c) => [c.method, c.headers.Authorization])).toEqual([['POST', `Bearer ${TOKEN}`]])
     expectSignedOut()
-    await flushPromises()
+    expect(router.currentRoute.value.name).toBe('login')
     expect(wrapper.text()).toContain('已退出登录')
     wrapper.unmount()
   })

@@ -10,8 +10,8 @@ import { formatDateTime, formatDay, formatTime, isoDateTime } from '@/utils/form
 import { outboxBlobSchema } from '@/utils/schemas'
 import { readValid } from '@/utils/storage'
 import { useWebSocket } from '@/utils/websocket'
-import ChatView from '@/views/ChatView.vue'
 import { fakeToken, flush, message, mockFetch, MockWebSocket, useComposableTestEnv } from './helpers'
+import { fakeServer, helloV2, LOBBY, mountApp, msg, room } from './roomsServer'
 
 const TOKEN = fakeToken(1)
 const CACHE_KEY = 'hearth.cache.v1.1'
@@ -211,21 +211,29 @@ describe('rendering bad timestamps', () => {
     wrapper.unmount()
   })
 
-  it('ChatView starts with a corrupted cache: nothing throws, the bad message is gone', async () => {
-    vi.stubGlobal('WebSocket', MockWebSocket)
-    const { created_at: _, ...noTime } = message(3)
-    put(CACHE_KEY, cacheBlob({ messages: [message(1), message(2), noTime] }))
-    const errors: unknown[] = []
-    const wrapper = mount(ChatView, {
-      props: { token: TOKEN, user: { id: 1, username: 'alice' } },
-      global: { config: { errorHandler: (error) => void errors.push(error) } },
+  it('the rooms app starts with a corrupted cache: nothing throws, the blob is dropped as a whole', async () => {
+    fakeServer({ rooms: [room(LOBBY)], history: { [LOBBY]: [msg(1, LOBBY, { content: 'from the server' })] } })
+    const { created_at: _, ...noTime } = msg(3, LOBBY, { content: 'ghost' })
+    put(CACHE_KEY, {
+      v: 2,
+      epoch: 'E',
+      cursor: 9e15,
+      me: { id: 1, username: 'alice' },
+      rooms: [{ ...room(LOBBY), member: true, unread: 0, last_message_id: 3, last_read_id: 0 }],
+      messages: [msg(2, LOBBY), noTime],
     })
+    put(OUTBOX_KEY, { v: 1, entries: [{ client_id: 'bad id!', content: 42 }] })
+    const { wrapper, errors } = await mountApp('/rooms/1')
+    // Nothing of it was used: no resume from 9e15.
+    expect(new URL(MockWebSocket.last.url).searchParams.has('after')).toBe(false)
+    expect(localStorage.getItem(OUTBOX_KEY)).toBeNull()
+    helloV2(MockWebSocket.last, 1)
     await flush()
-    MockWebSocket.last.hello({ epoch: 'E' })
     await flush()
     expect(errors).toEqual([])
-    expect(wrapper.findAll('[data-testid="message"]')).toHaveLength(0)
-    expect(stored<{ messages: unknown[] }>(CACHE_KEY)?.messages ?? []).toEqual([])
+    expect(wrapper.findAll('[data-testid="message-content"]').map((m) => m.text())).toEqual(['from the server'])
+    expect(localStorage.getItem(CACHE_KEY) ?? '').not.toContain('ghost')
+    expect(localStorage.getItem(CACHE_KEY) ?? '').not.toContain('9000000000000000')
     wrapper.unmount()
   })
 })

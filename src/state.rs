@@ -1,0 +1,45 @@
+//! The state every request and session shares.
+
+use crate::auth::AuthService;
+use crate::chat::ChatService;
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::limits::{ConnectionLimits, ReadBudget};
+use crate::rooms::RoomService;
+use crate::session::registry::SessionRegistry;
+use crate::store::Store;
+use crate::telemetry::Stats;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// State shared by every request and session.
+pub struct AppState {
+    /// Settings.
+    pub config: Config,
+    /// Storage.
+    pub store: Store,
+    /// Broadcast and presence.
+    pub hub: Arc<Hub>,
+    /// Accounts and tokens.
+    pub auth: AuthService,
+    /// Sending messages.
+    pub chat: ChatService,
+    /// Rooms, memberships, read positions.
+    pub rooms: RoomService,
+    /// Cancelled when the server stops.
+    pub shutdown: CancellationToken,
+    /// Running WebSocket sessions.
+    pub sessions: TaskTracker,
+    /// Open WebSocket sessions by account (cap, sign-out).
+    pub registry: Arc<SessionRegistry>,
+    /// Connection caps.
+    pub connections: Arc<ConnectionLimits>,
+    /// Heavy reads per user.
+    pub reads: ReadBudget,
+    /// Metrics exporter, when installed.
+    pub metrics: Option<PrometheusHandle>,
+    /// Live counts for the stats line.
+    pub stats: Stats,
+}

@@ -1,0 +1,609 @@
+//! The SQL of messages, rooms, memberships and read positions, run by the
+//! writer thread inside its transaction. Each write records its events (one
+//! `seq` each) and returns them as [`Change`]s to publish after the commit.
+//! Access is decided by [`crate::domain::access::decide`], the same rule the
+//! read paths use, on facts read inside the same transaction.
+
+use super::models::{
+    Change, ChangeKind, LOBBY_ID, LOBBY_NAME, MemberEvent, Message, Room, RoomEvent, RoomKind,
+    Stored, UserRef,
+};
+use super::{StoreError, StoreResult};
+use crate::domain::access::{self, Action, Denied, RoomFacts};
+use crate::domain::{ClientId, MessageBody, RoomName, Topic};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Most members of a direct message.
+pub const MAX_DIRECT_MEMBERS: usize = 9;
+
+/// A write's context: the connection, the commit time and the events so far.
+pub(super) struct Tx<'a> {
+    pub conn: &'a Connection,
+    pub now: i64,
+    pub changes: &'a mut Vec<Change>,
+}
+
+impl From<Denied> for StoreError {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::Hidden => StoreError::NotFound,
+            Denied::Archived => StoreError::Archived,
+            Denied::Forbidden(why) => StoreError::Forbidden(why),
+        }
+    }
+}
+
+impl Tx<'_> {
+    /// Records an event and returns its seq.
+    fn event(
+        &mut self,
+        kind: &str,
+        room_id: i64,
+        user_id: Option<i64>,
+        actor_id: Option<i64>,
+        value: Option<i64>,
+    ) -> rusqlite::Result<i64> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO events (kind, room_id, user_id, actor_id, value, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING seq",
+            )?
+            .query_row(
+                params![kind, room_id, user_id, actor_id, value, self.now],
+                |r| r.get(0),
+            )
+    }
+
+    /// Records a change: its event row now, the change for the publisher.
+    fn record(
+        &mut self,
+        room_id: i64,
+        kind: ChangeKind,
+        user_id: Option<i64>,
+        actor_id: Option<i64>,
+    ) -> rusqlite::Result<i64> {
+        let value = match &kind {
+            ChangeKind::Read { last_read_id, .. } => Some(*last_read_id),
+            _ => None,
+        };
+        let seq = self.event(kind.db_name(), room_id, user_id, actor_id, value)?;
+        self.changes.push(Change { seq, room_id, kind });
+        Ok(seq)
+    }
+
+    /// The facts the access rule needs, or `NotFound` for no such room.
+    fn facts(&self, room_id: i64, user_id: i64) -> StoreResult<RoomFacts> {
+        room_facts(self.conn, room_id, user_id)?.ok_or(StoreError::NotFound)
+    }
+
+    fn allow(&self, room_id: i64, user_id: i64, action: Action) -> StoreResult<RoomFacts> {
+        let facts = self.facts(room_id, user_id)?;
+        access::decide(&facts, action)?;
+        Ok(facts)
+    }
+
+    /// Makes `user` a member (no-op when they are); returns whether it did.
+    fn add_member(
+        &mut self,
+        room_id: i64,
+        user: &UserRef,
+        actor: Option<i64>,
+    ) -> StoreResult<bool> {
+        if is_member(self.conn, room_id, user.id)? {
+            return Ok(false);
+        }
+        // The event first: its seq opens the membership stretch.
+        let seq = self.event("member_added", room_id, Some(user.id), actor, None)?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO memberships (room_id, user_id, joined_seq) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![room_id, user.id, seq])?;
+        // A new member starts caught up: the history is there to scroll back
+        // through, but it is not "unread".
+        self.conn
+            .prepare_cached(
+                "INSERT INTO room_reads (room_id, user_id, last_read_id)
+                 VALUES (?1, ?2, (SELECT COALESCE(MAX(id), 0) FROM messages WHERE room_id = ?1))
+                 ON CONFLICT (room_id, user_id)
+                 DO UPDATE SET last_read_id = MAX(last_read_id, excluded.last_read_id)",
+            )?
+            .execute(params![room_id, user.id])?;
+        let room = load_room(self.conn, room_id)?;
+        self.changes.push(Change {
+            seq,
+            room_id,
+            kind: ChangeKind::Member {
+                event: MemberEvent::Added,
+                user: user.clone(),
+                room,
+            },
+        });
+        Ok(true)
+    }
+
+    fn remove_member(&mut self, room_id: i64, user: &UserRef, actor: i64) -> StoreResult<()> {
+        if !is_member(self.conn, room_id, user.id)? {
+            return Err(StoreError::NotFound);
+        }
+        let seq = self.event("member_removed", room_id, Some(user.id), Some(actor), None)?;
+        self.conn
+            .prepare_cached(
+                "UPDATE memberships SET left_seq = ?3
+                 WHERE room_id = ?1 AND user_id = ?2 AND left_seq IS NULL",
+            )?
+            .execute(params![room_id, user.id, seq])?;
+        let room = load_room(self.conn, room_id)?;
+        self.changes.push(Change {
+            seq,
+            room_id,
+            kind: ChangeKind::Member {
+                event: MemberEvent::Removed,
+                user: user.clone(),
+                room,
+            },
+        });
+        Ok(())
+    }
+}
+
+/// Stores a message in a room the sender may post to, or finds the earlier
+/// one with the same client id.
+pub(super) fn insert_message(
+    tx: &mut Tx<'_>,
+    room_id: i64,
+    sender: &UserRef,
+    body: &MessageBody,
+    client_id: &ClientId,
+) -> StoreResult<Stored> {
+    let repeat = |tx: &Tx<'_>| -> StoreResult<Option<Stored>> {
+        Ok(
+            message_by_client_id(tx.conn, sender, client_id)?.map(|message| Stored {
+                message,
+                created: false,
+            }),
+        )
+    };
+    // The lobby needs no lookup: everyone is a member and it is never archived.
+    let room_name = if room_id == LOBBY_ID {
+        LOBBY_NAME.to_owned()
+    } else {
+        if let Err(denied) = tx.allow(room_id, sender.id, Action::Post) {
+            // A retry of a message stored before the sender lost access
+            // still gets its ack.
+            return repeat(tx)?.ok_or(denied);
+        }
+        room_name(tx.conn, room_id)?
+    };
+    // Insert first and look for an earlier copy only on a conflict: repeats
+    // are rare, and this keeps the common path at two inserts.
+    let seq = tx.event("message", room_id, Some(sender.id), Some(sender.id), None)?;
+    let inserted = tx
+        .conn
+        .prepare_cached(
+            "INSERT INTO messages (id, room_id, user_id, content, created_at, client_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (user_id, client_id) DO NOTHING",
+        )?
+        .execute(params![
+            seq,
+            room_id,
+            sender.id,
+            body.as_str(),
+            tx.now,
+            client_id.as_str()
+        ])?;
+    if inserted == 0 {
+        // A repeat of an earlier send: drop the event (its seq stays unused).
+        tx.conn
+            .prepare_cached("DELETE FROM events WHERE seq = ?1")?
+            .execute([seq])?;
+        return repeat(tx)?.ok_or(StoreError::NotFound);
+    }
+    let message = Message {
+        id: seq,
+        room: room_name,
+        room_id,
+        user_id: sender.id,
+        username: sender.username.clone(),
+        content: body.as_str().to_owned(),
+        created_at: tx.now,
+        client_id: client_id.as_str().to_owned(),
+    };
+    tx.changes.push(Change {
+        seq,
+        room_id,
+        kind: ChangeKind::Message(message.clone()),
+    });
+    Ok(Stored {
+        message,
+        created: true,
+    })
+}
+
+fn message_by_client_id(
+    conn: &Connection,
+    sender: &UserRef,
+    client_id: &ClientId,
+) -> rusqlite::Result<Option<Message>> {
+    conn.prepare_cached(
+        "SELECT m.id, m.room_id, r.name, m.content, m.created_at
+         FROM messages m JOIN rooms r ON r.id = m.room_id
+         WHERE m.user_id = ?1 AND m.client_id = ?2",
+    )?
+    .query_row(params![sender.id, client_id.as_str()], |r| {
+        Ok(Message {
+            id: r.get(0)?,
+            room_id: r.get(1)?,
+            room: r.get(2)?,
+            user_id: sender.id,
+            username: sender.username.clone(),
+            content: r.get(3)?,
+            created_at: r.get(4)?,
+            client_id: client_id.as_str().to_owned(),
+        })
+    })
+    .optional()
+}
+
+/// Puts a new account in the lobby.
+pub(super) fn join_lobby(tx: &mut Tx<'_>, user: &UserRef) -> StoreResult<()> {
+    tx.add_member(LOBBY_ID, user, Some(user.id)).map(drop)
+}
+
+/// Creates an open or closed room with its creator (none: the admin CLI)
+/// and `member_ids` as members.
+pub(super) fn create_room(
+    tx: &mut Tx<'_>,
+    creator: Option<&UserRef>,
+    name: &RoomName,
+    kind: RoomKind,
+    topic: &Topic,
+    member_ids: &[i64],
+) -> StoreResult<Room> {
+    let creator_id = creator.map(|c| c.id);
+    if kind == RoomKind::Direct {
+        return Err(StoreError::Invalid("use POST /api/rooms/direct"));
+    }
+    let members = users(tx.conn, member_ids)?;
+    let id: Option<i64> = tx
+        .conn
+        .prepare_cached(
+            "INSERT INTO rooms (name, kind, topic, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT DO NOTHING RETURNING id",
+        )?
+        .query_row(
+            params![name.as_str(), kind.as_str(), topic.as_str(), tx.now, creator_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let id = id.ok_or(StoreError::Conflict)?;
+    if kind == RoomKind::Open {
+        let room = load_room(tx.conn, id)?;
+        let created = ChangeKind::Room {
+            event: RoomEvent::Created,
+            room,
+        };
+        tx.record(id, created, None, creator_id)?;
+    }
+    if let Some(creator) = creator {
+        tx.add_member(id, creator, Some(creator.id))?;
+    }
+    for member in &members {
+        tx.add_member(id, member, creator_id)?;
+    }
+    load_room(tx.conn, id).map_err(Into::into)
+}
+
+/// The one direct room of `creator` and `user_ids`; true when it was created.
+pub(super) fn direct_room(
+    tx: &mut Tx<'_>,
+    creator: &UserRef,
+    user_ids: &[i64],
+) -> StoreResult<(Room, bool)> {
+    let mut ids: Vec<i64> = user_ids.iter().copied().chain([creator.id]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if !(2..=MAX_DIRECT_MEMBERS).contains(&ids.len()) {
+        return Err(StoreError::Invalid(
+            "a direct message has 2 to 9 people, you included",
+        ));
+    }
+    let members = users(tx.conn, &ids)?;
+    let key = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let existing: Option<i64> = tx
+        .conn
+        .prepare_cached("SELECT id FROM rooms WHERE direct_key = ?1")?
+        .query_row([&key], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok((load_room(tx.conn, id)?, false));
+    }
+    let id: i64 = tx
+        .conn
+        .prepare_cached(
+            "INSERT INTO rooms (name, kind, created_at, created_by, direct_key)
+             VALUES ('', 'direct', ?1, ?2, ?3) RETURNING id",
+        )?
+        .query_row(params![tx.now, creator.id, key], |r| r.get(0))?;
+    for member in &members {
+        tx.add_member(id, member, Some(creator.id))?;
+    }
+    Ok((load_room(tx.conn, id)?, true))
+}
+
+/// Adds `user_ids` (existing accounts) to a room; returns those newly added.
+/// Without an actor (the admin CLI) only the room's kind is checked.
+pub(super) fn add_members(
+    tx: &mut Tx<'_>,
+    room_id: i64,
+    actor: Option<&UserRef>,
+    user_ids: &[i64],
+) -> StoreResult<Vec<UserRef>> {
+    match actor {
+        Some(actor) => {
+            tx.allow(room_id, actor.id, Action::AddMembers)?;
+        }
+        None => {
+            let mut facts = tx.facts(room_id, 0)?;
+            facts.member = true;
+            access::decide(&facts, Action::AddMembers)?;
+        }
+    }
+    let members = users(tx.conn, user_ids)?;
+    let mut added = Vec::new();
+    for member in members {
+        if tx.add_member(room_id, &member, actor.map(|a| a.id))? {
+            added.push(member);
+        }
+    }
+    Ok(added)
+}
+
+/// Joins an open room.
+pub(super) fn join(tx: &mut Tx<'_>, room_id: i64, user: &UserRef) -> StoreResult<Room> {
+    let facts = tx.allow(room_id, user.id, Action::Join)?;
+    if facts.kind != access::Kind::Open {
+        // Members of closed rooms are added by members; joining one you are
+        // already in is fine.
+        return if facts.member {
+            Ok(load_room(tx.conn, room_id)?)
+        } else {
+            Err(StoreError::NotFound)
+        };
+    }
+    tx.add_member(room_id, user, Some(user.id))?;
+    Ok(load_room(tx.conn, room_id)?)
+}
+
+/// Removes `target` from a room: leaving when it is the actor, else a removal
+/// by the room's creator or an admin.
+pub(super) fn remove_member(
+    tx: &mut Tx<'_>,
+    room_id: i64,
+    actor: &UserRef,
+    target: i64,
+) -> StoreResult<()> {
+    if target == actor.id {
+        tx.allow(room_id, actor.id, Action::Leave)?;
+        return tx.remove_member(room_id, actor, actor.id);
+    }
+    tx.allow(room_id, actor.id, Action::RemoveOthers)?;
+    let user = users(tx.conn, &[target])?
+        .pop()
+        .ok_or(StoreError::NotFound)?;
+    tx.remove_member(room_id, &user, actor.id)
+}
+
+/// Renames a room or changes its topic.
+pub(super) fn update_room(
+    tx: &mut Tx<'_>,
+    room_id: i64,
+    actor: &UserRef,
+    name: Option<&RoomName>,
+    topic: Option<&Topic>,
+) -> StoreResult<Room> {
+    let facts = tx.allow(room_id, actor.id, Action::Edit)?;
+    if facts.lobby && name.is_some() {
+        return Err(StoreError::Forbidden("the lobby keeps its name"));
+    }
+    if let Some(name) = name {
+        let renamed = tx
+            .conn
+            .prepare_cached("UPDATE OR IGNORE rooms SET name = ?2 WHERE id = ?1")?
+            .execute(params![room_id, name.as_str()])?;
+        let taken = renamed == 0 && room_name(tx.conn, room_id)? != name.as_str();
+        if taken {
+            return Err(StoreError::Conflict);
+        }
+    }
+    if let Some(topic) = topic {
+        tx.conn
+            .prepare_cached("UPDATE rooms SET topic = ?2 WHERE id = ?1")?
+            .execute(params![room_id, topic.as_str()])?;
+    }
+    let room = load_room(tx.conn, room_id)?;
+    let kind = ChangeKind::Room {
+        event: RoomEvent::Updated,
+        room: room.clone(),
+    };
+    tx.record(room_id, kind, None, Some(actor.id))?;
+    Ok(room)
+}
+
+/// Archives or unarchives a room (admins; no actor: the admin CLI).
+pub(super) fn set_archived(
+    tx: &mut Tx<'_>,
+    room_id: i64,
+    actor: Option<&UserRef>,
+    archived: bool,
+) -> StoreResult<Room> {
+    let mut facts = tx.facts(room_id, actor.map_or(0, |a| a.id))?;
+    if actor.is_none() {
+        facts.admin = true;
+    }
+    // Admins see every room to archive it, members or not.
+    if facts.admin {
+        facts.member = true;
+    }
+    access::decide(&facts, Action::Archive)?;
+    tx.conn
+        .prepare_cached("UPDATE rooms SET archived = ?2 WHERE id = ?1")?
+        .execute(params![room_id, archived])?;
+    let room = load_room(tx.conn, room_id)?;
+    let event = if archived {
+        RoomEvent::Archived
+    } else {
+        RoomEvent::Unarchived
+    };
+    let kind = ChangeKind::Room {
+        event,
+        room: room.clone(),
+    };
+    tx.record(room_id, kind, None, actor.map(|a| a.id))?;
+    Ok(room)
+}
+
+/// Moves a member's read position forward (never back); true when it moved.
+pub(super) fn mark_read(
+    tx: &mut Tx<'_>,
+    room_id: i64,
+    user: &UserRef,
+    last_read_id: i64,
+) -> StoreResult<bool> {
+    tx.allow(room_id, user.id, Action::Read)?;
+    // Not past the newest message of the room: a position from the future
+    // would hide messages that arrive later.
+    let newest: i64 = tx
+        .conn
+        .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM messages WHERE room_id = ?1")?
+        .query_row([room_id], |r| r.get(0))?;
+    let position = last_read_id.clamp(0, newest);
+    let moved = tx
+        .conn
+        .prepare_cached(
+            "INSERT INTO room_reads (room_id, user_id, last_read_id) VALUES (?1, ?2, ?3)
+             ON CONFLICT (room_id, user_id) DO UPDATE SET last_read_id = excluded.last_read_id
+             WHERE excluded.last_read_id > room_reads.last_read_id",
+        )?
+        .execute(params![room_id, user.id, position])?;
+    if moved == 0 || position == 0 {
+        return Ok(false);
+    }
+    let kind = ChangeKind::Read {
+        user_id: user.id,
+        last_read_id: position,
+    };
+    tx.record(room_id, kind, Some(user.id), Some(user.id))?;
+    Ok(true)
+}
+
+/// The facts about `room_id` for `user_id`, or `None` for no such room.
+pub(super) fn room_facts(
+    conn: &Connection,
+    room_id: i64,
+    user_id: i64,
+) -> rusqlite::Result<Option<RoomFacts>> {
+    conn.prepare_cached(
+        "SELECT r.kind, r.archived, r.created_by = ?2,
+                EXISTS (SELECT 1 FROM memberships m
+                        WHERE m.room_id = r.id AND m.user_id = ?2 AND m.left_seq IS NULL),
+                (SELECT is_admin FROM users WHERE id = ?2)
+         FROM rooms r WHERE r.id = ?1",
+    )?
+    .query_row(params![room_id, user_id], |r| {
+        let kind: String = r.get(0)?;
+        Ok(RoomFacts {
+            kind: RoomKind::from_db(&kind).access(),
+            lobby: room_id == LOBBY_ID,
+            archived: r.get(1)?,
+            creator: r.get::<_, Option<bool>>(2)?.unwrap_or(false),
+            member: r.get(3)?,
+            admin: r.get::<_, Option<bool>>(4)?.unwrap_or(false),
+        })
+    })
+    .optional()
+}
+
+fn is_member(conn: &Connection, room_id: i64, user_id: i64) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM memberships
+                        WHERE room_id = ?1 AND user_id = ?2 AND left_seq IS NULL)",
+    )?
+    .query_row(params![room_id, user_id], |r| r.get(0))
+}
+
+fn room_name(conn: &Connection, room_id: i64) -> rusqlite::Result<String> {
+    conn.prepare_cached("SELECT name FROM rooms WHERE id = ?1")?
+        .query_row([room_id], |r| r.get(0))
+}
+
+/// The accounts with these ids, in id order; `Invalid` if one does not exist.
+fn users(conn: &Connection, ids: &[i64]) -> StoreResult<Vec<UserRef>> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut stmt = conn.prepare_cached("SELECT id, username FROM users WHERE id = ?1")?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let user = stmt
+            .query_row([id], |r| {
+                Ok(UserRef {
+                    id: r.get(0)?,
+                    username: r.get(1)?,
+                })
+            })
+            .optional()?
+            .ok_or(StoreError::Invalid("no such user"))?;
+        out.push(user);
+    }
+    Ok(out)
+}
+
+/// A room as members see it (member list for direct messages only).
+pub(super) fn load_room(conn: &Connection, room_id: i64) -> rusqlite::Result<Room> {
+    let mut room = conn
+        .prepare_cached(
+            "SELECT r.id, r.name, r.kind, r.topic, r.archived, r.created_at, r.created_by,
+                    (SELECT COUNT(*) FROM memberships m WHERE m.room_id = r.id AND m.left_seq IS NULL)
+             FROM rooms r WHERE r.id = ?1",
+        )?
+        .query_row([room_id], room_from_row)?;
+    if room.kind == RoomKind::Direct {
+        room.members = Some(current_members(conn, room_id)?);
+    }
+    Ok(room)
+}
+
+/// Columns id, name, kind, topic, archived, created_at, created_by, members_count.
+pub(super) fn room_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Room> {
+    let id: i64 = r.get(0)?;
+    let kind: String = r.get(2)?;
+    Ok(Room {
+        id,
+        name: r.get(1)?,
+        kind: RoomKind::from_db(&kind),
+        topic: r.get(3)?,
+        lobby: id == LOBBY_ID,
+        archived: r.get(4)?,
+        created_at: r.get(5)?,
+        created_by: r.get(6)?,
+        members_count: r.get(7)?,
+        members: None,
+    })
+}
+
+/// The current members of a room, by name.
+pub(super) fn current_members(conn: &Connection, room_id: i64) -> rusqlite::Result<Vec<UserRef>> {
+    conn.prepare_cached(
+        "SELECT u.id, u.username FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.room_id = ?1 AND m.left_seq IS NULL ORDER BY u.username COLLATE NOCASE, u.id",
+    )?
+    .query_map([room_id], |r| {
+        Ok(UserRef {
+            id: r.get(0)?,
+            username: r.get(1)?,
+        })
+    })?
+    .collect()
+}

@@ -1,0 +1,39 @@
+/**
+ * The signed-in account. The token and user live in localStorage (`session.ts`,
+ * the keys the seed's component reads); this store adds what the views need:
+ * the notice shown on the login page, and logout / expiry.
+ */
+import { defineStore } from 'pinia'
+import { computed, ref } from 'vue'
+import type { AuthResponse } from '@/api/types'
+import { session, signIn as storeSession, signOut, signOutAndRevoke } from '@/session'
+import { storageNamespace } from '@/utils/rooms'
+
+export const useSessionStore = defineStore('session', () => {
+  const token = computed(() => session.token)
+  const user = computed(() => session.user)
+  const isAdmin = computed(() => session.user?.is_admin === true)
+  /** Per-account part of the localStorage keys. */
+  const namespace = computed(() => storageNamespace(session.token))
+  /** Shown on the login page (after a logout or an expired session). */
+  const notice = ref('')
+
+  function signIn(auth: AuthResponse): void {
+    notice.value = ''
+    storeSession(auth)
+  }
+
+  /** Revokes the token on the server (at most ~3 s), then forgets it here. */
+  async function logout(): Promise<void> {
+    notice.value = '已退出登录'
+    await signOutAndRevoke()
+  }
+
+  /** The server refused the token (expired, revoked): back to the login page. */
+  function expire(): void {
+    notice.value = '登录已失效，请重新登录'
+    signOut()
+  }
+
+  return { token, user, isAdmin, namespace, notice, signIn, logout, expire }
+})
