@@ -7,6 +7,7 @@ mod chat;
 mod error;
 mod extract;
 mod rooms;
+mod stream;
 mod system;
 
 pub use error::{ApiError, respond};
@@ -36,6 +37,8 @@ pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .or(chat::routes(state.clone()))
         .unify()
         .or(rooms::routes(state.clone()))
+        .unify()
+        .or(stream::routes(state.clone()))
         .unify()
         .or(crate::session::upgrade::route(state.clone()))
         .unify()

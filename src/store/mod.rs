@@ -2,10 +2,13 @@
 //! pool of read connections ([`reader`]); nothing here blocks the async runtime.
 
 mod lock;
+mod message_writes;
 mod models;
 pub mod offline;
+mod ops;
 mod reader;
 mod room_reads;
+mod room_rows;
 mod room_writes;
 mod schema;
 mod writer;

@@ -93,7 +93,7 @@ pub fn rooms(conn: &Connection) -> StoreResult<Vec<(Room, i64)>> {
         .collect::<rusqlite::Result<_>>()?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let room = room_writes::load_room(conn, id)?;
+        let room = super::room_rows::load_room(conn, id)?;
         let messages: i64 = conn.query_row(
             "SELECT COUNT(*) FROM messages WHERE room_id = ?1",
             [id],

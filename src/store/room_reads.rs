@@ -7,7 +7,7 @@ use super::models::{
     Change, ChangeKind, LOBBY_ID, MemberEvent, Message, Room, RoomEvent, RoomView, UserRef,
 };
 use super::reader::{Page, ReadPool, limit_plus_one};
-use super::room_writes::{self, current_members, load_room, room_from_row};
+use super::room_rows::{self, current_members, load_room, room_from_row};
 use crate::domain::access::RoomFacts;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::HashMap;
@@ -109,7 +109,7 @@ impl ReadPool {
     /// What the access rule needs to know about `room_id` and `user_id`
     /// (`None`: no such room).
     pub async fn room_facts(&self, room_id: i64, user_id: i64) -> StoreResult<Option<RoomFacts>> {
-        self.with(move |c| room_writes::room_facts(c, room_id, user_id))
+        self.with(move |c| room_rows::room_facts(c, room_id, user_id))
             .await
     }
 

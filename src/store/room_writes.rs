@@ -5,12 +5,12 @@
 //! read paths use, on facts read inside the same transaction.
 
 use super::models::{
-    Change, ChangeKind, LOBBY_ID, LOBBY_NAME, MemberEvent, Message, Room, RoomEvent, RoomKind,
-    Stored, UserRef,
+    Change, ChangeKind, LOBBY_ID, MemberEvent, Room, RoomEvent, RoomKind, UserRef,
 };
+use super::room_rows::{is_member, load_room, room_facts, room_name, users};
 use super::{StoreError, StoreResult};
 use crate::domain::access::{self, Action, Denied, RoomFacts};
-use crate::domain::{ClientId, MessageBody, RoomName, Topic};
+use crate::domain::{RoomName, Topic};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Most members of a direct message.
@@ -35,7 +35,7 @@ impl From<Denied> for StoreError {
 
 impl Tx<'_> {
     /// Records an event and returns its seq.
-    fn event(
+    pub(super) fn event(
         &mut self,
         kind: &str,
         room_id: i64,
@@ -76,7 +76,12 @@ impl Tx<'_> {
         room_facts(self.conn, room_id, user_id)?.ok_or(StoreError::NotFound)
     }
 
-    fn allow(&self, room_id: i64, user_id: i64, action: Action) -> StoreResult<RoomFacts> {
+    pub(super) fn allow(
+        &self,
+        room_id: i64,
+        user_id: i64,
+        action: Action,
+    ) -> StoreResult<RoomFacts> {
         let facts = self.facts(room_id, user_id)?;
         access::decide(&facts, action)?;
         Ok(facts)
@@ -145,105 +150,6 @@ impl Tx<'_> {
         });
         Ok(())
     }
-}
-
-/// Stores a message in a room the sender may post to, or finds the earlier
-/// one with the same client id.
-pub(super) fn insert_message(
-    tx: &mut Tx<'_>,
-    room_id: i64,
-    sender: &UserRef,
-    body: &MessageBody,
-    client_id: &ClientId,
-) -> StoreResult<Stored> {
-    let repeat = |tx: &Tx<'_>| -> StoreResult<Option<Stored>> {
-        Ok(
-            message_by_client_id(tx.conn, sender, client_id)?.map(|message| Stored {
-                message,
-                created: false,
-            }),
-        )
-    };
-    // The lobby needs no lookup: everyone is a member and it is never archived.
-    let room_name = if room_id == LOBBY_ID {
-        LOBBY_NAME.to_owned()
-    } else {
-        if let Err(denied) = tx.allow(room_id, sender.id, Action::Post) {
-            // A retry of a message stored before the sender lost access
-            // still gets its ack.
-            return repeat(tx)?.ok_or(denied);
-        }
-        room_name(tx.conn, room_id)?
-    };
-    // Insert first and look for an earlier copy only on a conflict: repeats
-    // are rare, and this keeps the common path at two inserts.
-    let seq = tx.event("message", room_id, Some(sender.id), Some(sender.id), None)?;
-    let inserted = tx
-        .conn
-        .prepare_cached(
-            "INSERT INTO messages (id, room_id, user_id, content, created_at, client_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (user_id, client_id) DO NOTHING",
-        )?
-        .execute(params![
-            seq,
-            room_id,
-            sender.id,
-            body.as_str(),
-            tx.now,
-            client_id.as_str()
-        ])?;
-    if inserted == 0 {
-        // A repeat of an earlier send: drop the event (its seq stays unused).
-        tx.conn
-            .prepare_cached("DELETE FROM events WHERE seq = ?1")?
-            .execute([seq])?;
-        return repeat(tx)?.ok_or(StoreError::NotFound);
-    }
-    let message = Message {
-        id: seq,
-        room: room_name,
-        room_id,
-        user_id: sender.id,
-        username: sender.username.clone(),
-        content: body.as_str().to_owned(),
-        created_at: tx.now,
-        client_id: client_id.as_str().to_owned(),
-    };
-    tx.changes.push(Change {
-        seq,
-        room_id,
-        kind: ChangeKind::Message(message.clone()),
-    });
-    Ok(Stored {
-        message,
-        created: true,
-    })
-}
-
-fn message_by_client_id(
-    conn: &Connection,
-    sender: &UserRef,
-    client_id: &ClientId,
-) -> rusqlite::Result<Option<Message>> {
-    conn.prepare_cached(
-        "SELECT m.id, m.room_id, r.name, m.content, m.created_at
-         FROM messages m JOIN rooms r ON r.id = m.room_id
-         WHERE m.user_id = ?1 AND m.client_id = ?2",
-    )?
-    .query_row(params![sender.id, client_id.as_str()], |r| {
-        Ok(Message {
-            id: r.get(0)?,
-            room_id: r.get(1)?,
-            room: r.get(2)?,
-            user_id: sender.id,
-            username: sender.username.clone(),
-            content: r.get(3)?,
-            created_at: r.get(4)?,
-            client_id: client_id.as_str().to_owned(),
-        })
-    })
-    .optional()
 }
 
 /// Puts a new account in the lobby.
@@ -496,114 +402,4 @@ pub(super) fn mark_read(
     };
     tx.record(room_id, kind, Some(user.id), Some(user.id))?;
     Ok(true)
-}
-
-/// The facts about `room_id` for `user_id`, or `None` for no such room.
-pub(super) fn room_facts(
-    conn: &Connection,
-    room_id: i64,
-    user_id: i64,
-) -> rusqlite::Result<Option<RoomFacts>> {
-    conn.prepare_cached(
-        "SELECT r.kind, r.archived, r.created_by = ?2,
-                EXISTS (SELECT 1 FROM memberships m
-                        WHERE m.room_id = r.id AND m.user_id = ?2 AND m.left_seq IS NULL),
-                (SELECT is_admin FROM users WHERE id = ?2)
-         FROM rooms r WHERE r.id = ?1",
-    )?
-    .query_row(params![room_id, user_id], |r| {
-        let kind: String = r.get(0)?;
-        Ok(RoomFacts {
-            kind: RoomKind::from_db(&kind).access(),
-            lobby: room_id == LOBBY_ID,
-            archived: r.get(1)?,
-            creator: r.get::<_, Option<bool>>(2)?.unwrap_or(false),
-            member: r.get(3)?,
-            admin: r.get::<_, Option<bool>>(4)?.unwrap_or(false),
-        })
-    })
-    .optional()
-}
-
-fn is_member(conn: &Connection, room_id: i64, user_id: i64) -> rusqlite::Result<bool> {
-    conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM memberships
-                        WHERE room_id = ?1 AND user_id = ?2 AND left_seq IS NULL)",
-    )?
-    .query_row(params![room_id, user_id], |r| r.get(0))
-}
-
-fn room_name(conn: &Connection, room_id: i64) -> rusqlite::Result<String> {
-    conn.prepare_cached("SELECT name FROM rooms WHERE id = ?1")?
-        .query_row([room_id], |r| r.get(0))
-}
-
-/// The accounts with these ids, in id order; `Invalid` if one does not exist.
-fn users(conn: &Connection, ids: &[i64]) -> StoreResult<Vec<UserRef>> {
-    let mut ids = ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    let mut stmt = conn.prepare_cached("SELECT id, username FROM users WHERE id = ?1")?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let user = stmt
-            .query_row([id], |r| {
-                Ok(UserRef {
-                    id: r.get(0)?,
-                    username: r.get(1)?,
-                })
-            })
-            .optional()?
-            .ok_or(StoreError::Invalid("no such user"))?;
-        out.push(user);
-    }
-    Ok(out)
-}
-
-/// A room as members see it (member list for direct messages only).
-pub(super) fn load_room(conn: &Connection, room_id: i64) -> rusqlite::Result<Room> {
-    let mut room = conn
-        .prepare_cached(
-            "SELECT r.id, r.name, r.kind, r.topic, r.archived, r.created_at, r.created_by,
-                    (SELECT COUNT(*) FROM memberships m WHERE m.room_id = r.id AND m.left_seq IS NULL)
-             FROM rooms r WHERE r.id = ?1",
-        )?
-        .query_row([room_id], room_from_row)?;
-    if room.kind == RoomKind::Direct {
-        room.members = Some(current_members(conn, room_id)?);
-    }
-    Ok(room)
-}
-
-/// Columns id, name, kind, topic, archived, created_at, created_by, members_count.
-pub(super) fn room_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Room> {
-    let id: i64 = r.get(0)?;
-    let kind: String = r.get(2)?;
-    Ok(Room {
-        id,
-        name: r.get(1)?,
-        kind: RoomKind::from_db(&kind),
-        topic: r.get(3)?,
-        lobby: id == LOBBY_ID,
-        archived: r.get(4)?,
-        created_at: r.get(5)?,
-        created_by: r.get(6)?,
-        members_count: r.get(7)?,
-        members: None,
-    })
-}
-
-/// The current members of a room, by name.
-pub(super) fn current_members(conn: &Connection, room_id: i64) -> rusqlite::Result<Vec<UserRef>> {
-    conn.prepare_cached(
-        "SELECT u.id, u.username FROM memberships m JOIN users u ON u.id = m.user_id
-         WHERE m.room_id = ?1 AND m.left_seq IS NULL ORDER BY u.username COLLATE NOCASE, u.id",
-    )?
-    .query_map([room_id], |r| {
-        Ok(UserRef {
-            id: r.get(0)?,
-            username: r.get(1)?,
-        })
-    })?
-    .collect()
 }

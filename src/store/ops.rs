@@ -1,0 +1,364 @@
+//! The requests the writer thread serves and what each does inside its
+//! transaction: messages, accounts, sessions, rooms.
+
+use super::message_writes;
+use super::models::{Change, Room, RoomKind, Stored, User, UserRef, now_ms};
+use super::room_reads;
+use super::room_writes::{self, Tx};
+use super::writes;
+use super::{StoreError, StoreResult};
+use crate::domain::{ClientId, MessageBody, RoomName, Topic, Username};
+use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::oneshot;
+
+/// A change to rooms, memberships or read positions (see `room_writes`).
+#[derive(Debug)]
+pub enum RoomOp {
+    /// Create an open or closed room.
+    Create {
+        /// Who creates it (a member).
+        creator: UserRef,
+        /// Its name.
+        name: RoomName,
+        /// Open or closed.
+        kind: RoomKind,
+        /// Its topic.
+        topic: Topic,
+        /// Further members.
+        member_ids: Vec<i64>,
+    },
+    /// Get or create the direct room of the creator and these users.
+    Direct {
+        /// Who asks (a member).
+        creator: UserRef,
+        /// The others.
+        user_ids: Vec<i64>,
+    },
+    /// Add members.
+    AddMembers {
+        /// The room.
+        room_id: i64,
+        /// Who adds them.
+        actor: UserRef,
+        /// Whom.
+        user_ids: Vec<i64>,
+    },
+    /// Join an open room.
+    Join {
+        /// The room.
+        room_id: i64,
+        /// Who joins.
+        user: UserRef,
+    },
+    /// Leave, or remove someone else.
+    Remove {
+        /// The room.
+        room_id: i64,
+        /// Who does it.
+        actor: UserRef,
+        /// Who goes.
+        target: i64,
+    },
+    /// Rename or set the topic.
+    Update {
+        /// The room.
+        room_id: i64,
+        /// Who does it.
+        actor: UserRef,
+        /// New name.
+        name: Option<RoomName>,
+        /// New topic.
+        topic: Option<Topic>,
+    },
+    /// Archive or unarchive.
+    Archive {
+        /// The room.
+        room_id: i64,
+        /// Who does it (an admin).
+        actor: UserRef,
+        /// Archive (true) or unarchive.
+        archived: bool,
+    },
+    /// Move a read position forward.
+    Read {
+        /// The room.
+        room_id: i64,
+        /// The reader.
+        user: UserRef,
+        /// How far they have read.
+        last_read_id: i64,
+    },
+}
+
+/// What a [`RoomOp`] produced.
+#[derive(Debug)]
+pub enum RoomDone {
+    /// The room after the change.
+    Room(Room),
+    /// A direct room and whether it was created now.
+    Direct(Room, bool),
+    /// The members actually added.
+    Added(Vec<UserRef>),
+    /// Nothing to return.
+    Done,
+}
+
+pub(super) enum Op {
+    InsertMessage {
+        room_id: i64,
+        sender: UserRef,
+        body: MessageBody,
+        client_id: ClientId,
+        reply: oneshot::Sender<StoreResult<Stored>>,
+    },
+    Room {
+        op: RoomOp,
+        reply: oneshot::Sender<StoreResult<RoomDone>>,
+    },
+    CreateUser {
+        username: Username,
+        password_hash: String,
+        reply: oneshot::Sender<StoreResult<User>>,
+    },
+    RevokeSession {
+        sid: String,
+        user_id: i64,
+        expires_at: u64,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+    /// Answered outside the batch: can the writer take the lock and grow the file?
+    Probe {
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+    /// Publish what other processes committed (the admin CLI).
+    Sync,
+    /// Test hook: `PRAGMA max_page_count`, to simulate a full disk.
+    PageLimit {
+        pages: i64,
+        reply: oneshot::Sender<StoreResult<i64>>,
+    },
+    Shutdown,
+}
+
+impl Op {
+    /// Control requests are not part of the batch's transaction.
+    pub(super) fn is_control(&self) -> bool {
+        matches!(
+            self,
+            Op::Probe { .. } | Op::PageLimit { .. } | Op::Sync | Op::Shutdown
+        )
+    }
+}
+
+/// What one request produced inside a transaction that then committed.
+pub(super) enum Outcome {
+    Message(StoreResult<Stored>),
+    User(StoreResult<User>),
+    Room(StoreResult<RoomDone>),
+    Done,
+}
+
+pub(super) fn reply_err(op: Op, err: &StoreError) {
+    let err = || match err {
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        other => StoreError::Task(format!("write failed: {other}")),
+    };
+    match op {
+        Op::InsertMessage { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        Op::Room { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        Op::CreateUser { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        Op::RevokeSession { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        Op::Probe { reply } => {
+            let _ = reply.send(Err(err()));
+        }
+        Op::Sync => {}
+        Op::PageLimit { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        Op::Shutdown => {}
+    }
+}
+
+/// Commits `batch`; returns each request's outcome and the changes to
+/// publish: first those another process (the admin CLI) committed since
+/// `last_seq` (the write lock now held means none can come in between), then
+/// the batch's own, so clients see them in seq order.
+pub(super) fn apply_all(
+    conn: &mut Connection,
+    batch: &[Op],
+    last_seq: i64,
+) -> rusqlite::Result<(Vec<Outcome>, Vec<Change>)> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now = now_ms();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut changes = foreign_changes(&tx, last_seq)?;
+    for op in batch {
+        let mut t = Tx {
+            conn: &tx,
+            now,
+            changes: &mut changes,
+        };
+        outcomes.push(apply(&mut t, op)?);
+    }
+    tx.commit()?;
+    Ok((outcomes, changes))
+}
+
+/// Changes after `last_seq` that this process did not write (cheap when
+/// there are none: one lookup of the highest seq).
+fn foreign_changes(conn: &Connection, last_seq: i64) -> rusqlite::Result<Vec<Change>> {
+    let head: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events")?
+        .query_row([], |r| r.get(0))?;
+    if head <= last_seq {
+        return Ok(Vec::new());
+    }
+    room_reads::changes_after(conn, last_seq)
+}
+
+/// Runs one request. A database error aborts the whole transaction (`Err`);
+/// a refusal of this request alone (not found, forbidden, …) is its outcome.
+fn apply(tx: &mut Tx<'_>, op: &Op) -> rusqlite::Result<Outcome> {
+    Ok(match op {
+        Op::InsertMessage {
+            room_id,
+            sender,
+            body,
+            client_id,
+            ..
+        } => Outcome::Message(refusal(message_writes::insert_message(
+            tx, *room_id, sender, body, client_id,
+        ))?),
+        Op::Room { op, .. } => Outcome::Room(refusal(atomically(tx, |tx| room_op(tx, op)))?),
+        Op::CreateUser {
+            username,
+            password_hash,
+            ..
+        } => {
+            let user = writes::create_user(tx.conn, username, password_hash, tx.now)?;
+            if let Ok(user) = &user {
+                let member = UserRef {
+                    id: user.id,
+                    username: user.username.clone(),
+                };
+                if let Err(e) = refusal(room_writes::join_lobby(tx, &member))? {
+                    return Ok(Outcome::User(Err(e)));
+                }
+            }
+            Outcome::User(user)
+        }
+        Op::RevokeSession {
+            sid,
+            user_id,
+            expires_at,
+            ..
+        } => {
+            writes::revoke_session(tx.conn, sid, *user_id, *expires_at, tx.now)?;
+            Outcome::Done
+        }
+        Op::Probe { .. } | Op::PageLimit { .. } | Op::Sync | Op::Shutdown => Outcome::Done,
+    })
+}
+
+/// Separates database errors (which abort the batch) from refusals.
+fn refusal<T>(result: StoreResult<T>) -> rusqlite::Result<StoreResult<T>> {
+    match result {
+        Err(StoreError::Sqlite(e)) => Err(e),
+        other => Ok(other),
+    }
+}
+
+/// Runs `f` in a savepoint: a refusal half-way leaves no row and no change behind.
+fn atomically<T>(tx: &mut Tx<'_>, f: impl FnOnce(&mut Tx<'_>) -> StoreResult<T>) -> StoreResult<T> {
+    let mark = tx.changes.len();
+    tx.conn.execute_batch("SAVEPOINT room_op")?;
+    let result = f(tx);
+    if result.is_ok() {
+        tx.conn.execute_batch("RELEASE room_op")?;
+    } else {
+        tx.changes.truncate(mark);
+        tx.conn
+            .execute_batch("ROLLBACK TO room_op; RELEASE room_op")?;
+    }
+    result
+}
+
+fn room_op(tx: &mut Tx<'_>, op: &RoomOp) -> StoreResult<RoomDone> {
+    Ok(match op {
+        RoomOp::Create {
+            creator,
+            name,
+            kind,
+            topic,
+            member_ids,
+        } => RoomDone::Room(room_writes::create_room(
+            tx,
+            Some(creator),
+            name,
+            *kind,
+            topic,
+            member_ids,
+        )?),
+        RoomOp::Direct { creator, user_ids } => {
+            let (room, created) = room_writes::direct_room(tx, creator, user_ids)?;
+            RoomDone::Direct(room, created)
+        }
+        RoomOp::AddMembers {
+            room_id,
+            actor,
+            user_ids,
+        } => RoomDone::Added(room_writes::add_members(
+            tx,
+            *room_id,
+            Some(actor),
+            user_ids,
+        )?),
+        RoomOp::Join { room_id, user } => RoomDone::Room(room_writes::join(tx, *room_id, user)?),
+        RoomOp::Remove {
+            room_id,
+            actor,
+            target,
+        } => {
+            room_writes::remove_member(tx, *room_id, actor, *target)?;
+            RoomDone::Done
+        }
+        RoomOp::Update {
+            room_id,
+            actor,
+            name,
+            topic,
+        } => RoomDone::Room(room_writes::update_room(
+            tx,
+            *room_id,
+            actor,
+            name.as_ref(),
+            topic.as_ref(),
+        )?),
+        RoomOp::Archive {
+            room_id,
+            actor,
+            archived,
+        } => RoomDone::Room(room_writes::set_archived(
+            tx,
+            *room_id,
+            Some(actor),
+            *archived,
+        )?),
+        RoomOp::Read {
+            room_id,
+            user,
+            last_read_id,
+        } => {
+            room_writes::mark_read(tx, *room_id, user, *last_read_id)?;
+            RoomDone::Done
+        }
+    })
+}
