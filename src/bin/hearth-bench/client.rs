@@ -1,6 +1,7 @@
 //! Talking to the server: accounts over HTTP, WebSockets with small buffers.
 
 use anyhow::{Context, bail};
+use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use tokio::net::TcpStream;
@@ -13,7 +14,13 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 #[derive(Clone, Debug)]
 pub struct Account {
     pub token: String,
+    /// The user's id (for room members and direct messages).
+    pub id: i64,
 }
+
+/// Registrations (or logins) in flight at once: each is an argon2 hash on
+/// the server, so a few keep its cores busy without queueing many.
+const ACCOUNT_CONCURRENCY: usize = 4;
 
 /// Refuses anything but loopback: load is never sent elsewhere.
 pub fn loopback_addr(url: &str) -> anyhow::Result<SocketAddr> {
@@ -34,38 +41,52 @@ pub fn loopback_addr(url: &str) -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
-/// Registers (or logs in) `count` users named `<prefix><i>`.
+/// Registers (or logs in) `count` users named `<prefix><i>`, a few at a
+/// time; the result is in index order.
 pub async fn accounts(
     addr: SocketAddr,
     prefix: &str,
     count: usize,
 ) -> anyhow::Result<Vec<Account>> {
     let http = reqwest::Client::new();
-    let mut out = Vec::with_capacity(count);
-    for i in 0..count {
-        let body = json!({"username": format!("{prefix}{i}"), "password": "bench-password"});
-        let mut res = http
-            .post(format!("http://{addr}/api/auth/register"))
+    futures_util::stream::iter(0..count)
+        .map(|i| account(&http, addr, format!("{prefix}{i}")))
+        .buffered(ACCOUNT_CONCURRENCY)
+        .try_collect()
+        .await
+}
+
+/// Registers `username`, or logs in when the name is taken.
+async fn account(
+    http: &reqwest::Client,
+    addr: SocketAddr,
+    username: String,
+) -> anyhow::Result<Account> {
+    let body = json!({"username": username, "password": "bench-password"});
+    let mut res = http
+        .post(format!("http://{addr}/api/auth/register"))
+        .json(&body)
+        .send()
+        .await?;
+    if res.status() == reqwest::StatusCode::CONFLICT {
+        res = http
+            .post(format!("http://{addr}/api/auth/login"))
             .json(&body)
             .send()
             .await?;
-        if res.status() == reqwest::StatusCode::CONFLICT {
-            res = http
-                .post(format!("http://{addr}/api/auth/login"))
-                .json(&body)
-                .send()
-                .await?;
-        }
-        let status = res.status();
-        let v: Value = res.json().await?;
-        let token = v["token"]
-            .as_str()
-            .with_context(|| format!("no token for user {i} ({status}): {v}"))?;
-        out.push(Account {
-            token: token.to_owned(),
-        });
     }
-    Ok(out)
+    let status = res.status();
+    let v: Value = res.json().await?;
+    let token = v["token"]
+        .as_str()
+        .with_context(|| format!("no token for user {username} ({status}): {v}"))?;
+    let id = v["user"]["id"]
+        .as_i64()
+        .with_context(|| format!("no user id for {username} ({status}): {v}"))?;
+    Ok(Account {
+        token: token.to_owned(),
+        id,
+    })
 }
 
 /// Client-side WebSocket buffers: small, like the server's.
@@ -75,11 +96,20 @@ fn config() -> WebSocketConfig {
         .write_buffer_size(0)
 }
 
-/// Opens an authenticated WebSocket.
+/// Opens an authenticated WebSocket (the v1 lobby stream).
 pub async fn connect(addr: SocketAddr, token: &str) -> anyhow::Result<WebSocketStream<TcpStream>> {
+    connect_path(addr, token, "/api/chat/ws").await
+}
+
+/// Opens an authenticated WebSocket at `path` (e.g. `/api/chat/ws?v=2`).
+pub async fn connect_path(
+    addr: SocketAddr,
+    token: &str,
+    path: &str,
+) -> anyhow::Result<WebSocketStream<TcpStream>> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    let mut req = format!("ws://{addr}/api/chat/ws").into_client_request()?;
+    let mut req = format!("ws://{addr}{path}").into_client_request()?;
     req.headers_mut().insert(
         "authorization",
         HeaderValue::from_str(&format!("Bearer {token}"))?,

@@ -372,7 +372,7 @@ async fn connection(
 }
 
 /// Bytes of an unmasked server frame with `payload` bytes (RFC 6455 §5.2).
-fn frame_len(payload: usize) -> u64 {
+pub(crate) fn frame_len(payload: usize) -> u64 {
     let header = match payload {
         0..=125 => 2,
         126..=65535 => 4,

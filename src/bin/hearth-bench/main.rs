@@ -4,6 +4,7 @@
 //! messages per second in total with a timestamp in the content, and reports
 //! connect failures, server RSS per connection and idle CPU (with `--pid`),
 //! deliveries per second, the delivery ratio and latency percentiles.
+//! `team` does the same on the v2 stream with rooms and direct messages.
 //! Traffic goes to loopback only.
 
 mod chart;
@@ -15,6 +16,7 @@ mod report;
 mod senders;
 mod stats;
 mod suite;
+mod team;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -40,6 +42,8 @@ enum Command {
     Load(load::LoadArgs),
     /// Polling clients (the old design) for comparison with `load`.
     Poll(poll::PollArgs),
+    /// Rooms and direct messages on the v2 stream: delivery per room size.
+    Team(team::TeamArgs),
     /// The whole benchmark table against fresh servers; writes a report.
     Suite(suite::SuiteArgs),
 }
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Load(args) => load::run(args).await.map(|r| r.passed()),
             Command::Poll(args) => poll::run(args).await.map(|r| r.passed()),
+            Command::Team(args) => team::run(args).await.map(|r| r.passed()),
             Command::Suite(args) => suite::run(args).await,
         }
     });

@@ -12,9 +12,10 @@ use serde::Serialize;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::time::Instant as TokioInstant;
+use tokio_util::sync::CancellationToken;
 
 /// Arguments of `hearth-bench poll`.
 #[derive(clap::Args, Clone, Debug)]
@@ -108,7 +109,7 @@ struct Counters {
     bytes: AtomicU64,
     errors: AtomicU64,
     latency: Latencies,
-    stop: AtomicBool,
+    stop: CancellationToken,
 }
 
 /// Runs the scenario and prints the report.
@@ -128,7 +129,7 @@ pub async fn run(args: PollArgs) -> anyhow::Result<PollReport> {
         bytes: AtomicU64::new(0),
         errors: AtomicU64::new(0),
         latency: Latencies::new(16),
-        stop: AtomicBool::new(false),
+        stop: CancellationToken::new(),
     });
     let interval = *args.interval;
     let mut pollers = Vec::with_capacity(args.clients);
@@ -168,9 +169,15 @@ pub async fn run(args: PollArgs) -> anyhow::Result<PollReport> {
     let cpu = proc_
         .zip(cpu_start)
         .map(|(p, start)| start.percent_until(p.cpu()));
-    // One more round so every poller fetches the last messages.
-    tokio::time::sleep(interval + Duration::from_millis(500)).await;
-    counters.stop.store(true, Ordering::Relaxed);
+    // One more round so every poller fetches the last messages (less when
+    // they all have them already).
+    let expected = stats.acked.load(Ordering::Relaxed) * args.clients as u64;
+    let last_round = TokioInstant::now() + interval + Duration::from_millis(500);
+    while counters.deliveries.load(Ordering::Relaxed) < expected && TokioInstant::now() < last_round
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    counters.stop.cancel();
     for p in pollers {
         let _ = p.await;
     }
@@ -238,8 +245,11 @@ async fn poller(
     let mut tick = tokio::time::interval_at(TokioInstant::now() + offset, interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let host = addr.to_string();
-    while !counters.stop.load(Ordering::Relaxed) {
-        tick.tick().await;
+    loop {
+        tokio::select! {
+            () = counters.stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
         loop {
             let path = format!("/api/chat/messages/new?after_id={cursor}");
             // What the request costs on the wire: request line and headers.

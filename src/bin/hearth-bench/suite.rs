@@ -1,11 +1,13 @@
 //! `hearth-bench suite`: starts a fresh server per scenario, runs the seed's
-//! benchmark table (idle scale, fan-out, ingest, polling vs WebSocket) and
-//! writes a Markdown report, JSON and SVG charts.
+//! benchmark table (idle scale, fan-out, ingest, polling vs WebSocket at the
+//! seed's 10 msg/s and at realistic chat traffic, rooms and direct messages
+//! on the v2 stream) and writes a Markdown report, JSON and SVG charts.
 
 use crate::chart::{Series, line_chart};
 use crate::load::{self, LoadArgs};
 use crate::poll::{self, PollArgs, PollReport};
 use crate::report::LoadReport;
+use crate::team::{self, TeamArgs, TeamReport};
 use anyhow::{Context, bail};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -15,6 +17,9 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+/// Messages per second in the realistic polling comparison: one every 2 s.
+const REALISTIC_RATE: f64 = 0.5;
 
 /// Arguments of `hearth-bench suite`.
 #[derive(clap::Args, Clone, Debug)]
@@ -32,7 +37,7 @@ pub struct SuiteArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "idle,fanout,ingest,polling"
+        default_value = "idle,fanout,ingest,polling,polling-realistic,team"
     )]
     pub only: Vec<String>,
     /// Pin the server to these CPUs with taskset (e.g. `0,1`); pin this
@@ -53,6 +58,10 @@ struct Results {
     ingest: Vec<LoadReport>,
     polling_ws: Option<LoadReport>,
     polling: Vec<PollReport>,
+    /// Realistic chat traffic: one message every 2 s, polls every 3 s.
+    polling_realistic_ws: Option<LoadReport>,
+    polling_realistic: Vec<PollReport>,
+    team: Option<TeamReport>,
 }
 
 /// A fresh server process with its own data dir.
@@ -138,6 +147,7 @@ impl Server {
 
 fn load_args(
     server: &Server,
+    users: usize,
     conns: usize,
     senders: usize,
     rate: f64,
@@ -147,7 +157,7 @@ fn load_args(
     LoadArgs {
         url: server.url(),
         conns,
-        users: 100.min(conns.max(1)),
+        users: users.min(conns.max(1)),
         senders,
         http_senders: true,
         rate,
@@ -172,6 +182,9 @@ pub async fn run(args: SuiteArgs) -> anyhow::Result<bool> {
     let wants = |s: &str| args.only.iter().any(|o| o == s);
     let mut ok = true;
     let q = args.quick;
+    // Accounts per scenario: each registration is an argon2 hash on the
+    // server, which would be most of a quick run's time.
+    let users = if q { 20 } else { 100 };
 
     if wants("idle") {
         let levels: &[usize] = if q {
@@ -184,6 +197,7 @@ pub async fn run(args: SuiteArgs) -> anyhow::Result<bool> {
             let server = Server::start(&args).await?;
             let r = load::run(load_args(
                 &server,
+                users,
                 n,
                 10,
                 10.0,
@@ -207,6 +221,7 @@ pub async fn run(args: SuiteArgs) -> anyhow::Result<bool> {
             let server = Server::start(&args).await?;
             let r = load::run(load_args(
                 &server,
+                users,
                 conns,
                 10,
                 rate,
@@ -230,6 +245,7 @@ pub async fn run(args: SuiteArgs) -> anyhow::Result<bool> {
             let server = Server::start(&args).await?;
             let r = load::run(load_args(
                 &server,
+                users,
                 100,
                 if q { 100 } else { 1000 },
                 rate,
@@ -252,7 +268,7 @@ pub async fn run(args: SuiteArgs) -> anyhow::Result<bool> {
         let (clients, secs) = if q { (100, 5) } else { (1_000, 30) };
         eprintln!("\n== polling vs WebSocket: {clients} WebSocket clients, 10 msg/s");
         let server = Server::start(&args).await?;
-        let r = load::run(load_args(&server, clients, 10, 10.0, secs, 3)).await?;
+        let r = load::run(load_args(&server, users, clients, 10, 10.0, secs, 3)).await?;
         ok &= r.passed();
         results.polling_ws = Some(r);
         server.stop().await;
@@ -263,7 +279,7 @@ pub async fn run(args: SuiteArgs) -> anyhow::Result<bool> {
                 url: server.url(),
                 clients,
                 interval: Duration::from_secs(interval).into(),
-                users: 100,
+                users,
                 senders: 10,
                 rate: 10.0,
                 duration: Duration::from_secs(secs).into(),
@@ -275,6 +291,78 @@ pub async fn run(args: SuiteArgs) -> anyhow::Result<bool> {
             results.polling.push(r);
             server.stop().await;
         }
+    }
+
+    if wants("polling-realistic") {
+        // The seed's old client: a poll every 3 s; a team chat: a message
+        // every 2 s in the room.
+        let (clients, secs, idle) = if q { (100, 5, 1) } else { (1_000, 30, 3) };
+        let (rate, interval) = (REALISTIC_RATE, 3u64);
+        eprintln!(
+            "\n== polling vs WebSocket, realistic: {clients} WebSocket clients, {rate} msg/s"
+        );
+        let server = Server::start(&args).await?;
+        let r = load::run(load_args(&server, users, clients, 1, rate, secs, idle)).await?;
+        ok &= r.passed();
+        results.polling_realistic_ws = Some(r);
+        server.stop().await;
+        eprintln!(
+            "\n== polling vs WebSocket, realistic: {clients} pollers every {interval} s, {rate} msg/s"
+        );
+        let server = Server::start(&args).await?;
+        let r = poll::run(PollArgs {
+            url: server.url(),
+            clients,
+            interval: Duration::from_secs(interval).into(),
+            users,
+            senders: 1,
+            rate,
+            duration: Duration::from_secs(secs).into(),
+            pid: server.pid(),
+            prefix: "bench".into(),
+        })
+        .await?;
+        ok &= r.passed();
+        results.polling_realistic.push(r);
+        server.stop().await;
+    }
+    if wants("team") {
+        let server = Server::start(&args).await?;
+        let mut t = TeamArgs {
+            url: server.url(),
+            conns: 10_000,
+            users: 2_000,
+            rooms: 200,
+            room_sizes: vec![10, 50, 200, 500],
+            rooms_per_user: 5,
+            dms_per_user: 5,
+            rate: 200.0,
+            dm_share: 0.5,
+            duration: Duration::from_secs(30).into(),
+            idle: Duration::from_secs(10).into(),
+            senders: 50,
+            pid: server.pid(),
+            connect_concurrency: 256,
+            setup_concurrency: 16,
+            prefix: "team".into(),
+            json: None,
+        };
+        if q {
+            (t.conns, t.users, t.rooms, t.rate) = (1_000, 200, 20, 20.0);
+            (t.duration, t.idle, t.senders) = (
+                Duration::from_secs(5).into(),
+                Duration::from_secs(2).into(),
+                10,
+            );
+        }
+        eprintln!(
+            "\n== team: {} connections of {} users, {} rooms, {} DMs per user, {} msg/s",
+            t.conns, t.users, t.rooms, t.dms_per_user, t.rate
+        );
+        let r = team::run(t).await?;
+        ok &= r.passed();
+        results.team = Some(r);
+        server.stop().await;
     }
 
     std::fs::write(
@@ -467,86 +555,235 @@ fn markdown(r: &Results) -> String {
         let _ = writeln!(md);
     }
     if let Some(ws) = &r.polling_ws {
-        let ws_bytes = if ws.deliveries == 0 {
-            0.0
-        } else {
-            ws.message_bytes as f64 / ws.deliveries as f64
-        };
         let _ = writeln!(
             md,
             "\n### Polling vs WebSocket ({} clients, 10 msg/s)\n",
             ws.connections
         );
+        polling_table(&mut md, ws, &r.polling);
+        let columns: Vec<_> = r
+            .polling
+            .iter()
+            .map(|p| (format!("vs poll every {} s", p.interval_ms / 1000), ws, p))
+            .collect();
+        let _ = writeln!(md);
+        claims_table(&mut md, &columns);
+    }
+    if let Some(ws) = &r.polling_realistic_ws {
         let _ = writeln!(
             md,
-            "| client | server CPU % | p50 / p99 latency ms | bytes per delivered message | delivery ratio |"
+            "\n### Polling vs WebSocket at realistic traffic ({} clients, one message every {:.0} s in total)\n",
+            ws.connections,
+            1.0 / REALISTIC_RATE
         );
-        let _ = writeln!(md, "|---|---:|---:|---:|---:|");
-        let _ = writeln!(
-            md,
-            "| WebSocket | {} | {:.1} / {:.1} | {:.0} | {:.6} |",
-            pct(ws.load_cpu_percent),
-            ws.latency.p50_ms,
-            ws.latency.p99_ms,
-            ws_bytes,
-            ws.delivery_ratio
-        );
-        for p in &r.polling {
+        polling_table(&mut md, ws, &r.polling_realistic);
+        for p in &r.polling_realistic {
             let _ = writeln!(
                 md,
-                "| poll every {} s | {} | {:.1} / {:.1} | {:.0} | {:.6} |",
+                "\nPolls every {} s: {} requests, {:.2} messages per poll on average.",
                 p.interval_ms / 1000,
-                pct(p.server_cpu_percent),
-                p.latency.p50_ms,
-                p.latency.p99_ms,
-                p.bytes_per_delivery,
-                p.delivery_ratio
+                p.requests,
+                p.deliveries as f64 / p.requests.max(1) as f64
             );
         }
-        let _ = writeln!(
-            md,
-            "\n| reduction by WebSocket | seed's claim | vs poll every 1 s | vs poll every 3 s |"
-        );
-        let _ = writeln!(md, "|---|---:|---:|---:|");
-        let red = |ws: f64, poll: f64| {
-            if poll > 0.0 {
-                format!("{:.1} %", (1.0 - ws / poll) * 100.0)
-            } else {
-                "n/a".into()
-            }
-        };
-        let row = |name: &str, claim: &str, f: &dyn Fn(&PollReport) -> String| {
-            format!(
-                "| {name} | {claim} | {} |",
-                r.polling.iter().map(f).collect::<Vec<_>>().join(" | ")
+        // Side by side with the seed's 10 msg/s, when that ran too.
+        let mut columns: Vec<_> = Vec::new();
+        if let Some(ws10) = &r.polling_ws {
+            columns.extend(r.polling.iter().map(|p| {
+                (
+                    format!("10 msg/s, poll every {} s", p.interval_ms / 1000),
+                    ws10,
+                    p,
+                )
+            }));
+        }
+        columns.extend(r.polling_realistic.iter().map(|p| {
+            (
+                format!(
+                    "{} msg/s, poll every {} s",
+                    REALISTIC_RATE,
+                    p.interval_ms / 1000
+                ),
+                ws,
+                p,
             )
-        };
-        let _ = writeln!(
-            md,
-            "{}",
-            row("server load (CPU)", "80 %", &|p| red(
-                ws.load_cpu_percent.unwrap_or(0.0),
-                p.server_cpu_percent.unwrap_or(0.0)
-            ))
-        );
-        let _ = writeln!(
-            md,
-            "{}",
-            row("latency (p50)", "95 %", &|p| red(
-                ws.latency.p50_ms,
-                p.latency.p50_ms
-            ))
-        );
-        let _ = writeln!(
-            md,
-            "{}",
-            row("bandwidth (bytes per message)", "70 %", &|p| red(
-                ws_bytes,
-                p.bytes_per_delivery
-            ))
-        );
+        }));
+        let _ = writeln!(md);
+        claims_table(&mut md, &columns);
+    }
+    if let Some(t) = &r.team {
+        team_markdown(&mut md, t, r.quick);
     }
     md
+}
+
+/// Bytes of the message frames per delivered message.
+fn ws_bytes(ws: &LoadReport) -> f64 {
+    if ws.deliveries == 0 {
+        0.0
+    } else {
+        ws.message_bytes as f64 / ws.deliveries as f64
+    }
+}
+
+/// The measurements of a WebSocket run and of polling runs at the same load.
+fn polling_table(md: &mut String, ws: &LoadReport, polls: &[PollReport]) {
+    let _ = writeln!(
+        md,
+        "| client | server CPU % | p50 / p99 latency ms | bytes per delivered message | delivery ratio |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|");
+    let _ = writeln!(
+        md,
+        "| WebSocket | {} | {:.1} / {:.1} | {:.0} | {:.6} |",
+        pct(ws.load_cpu_percent),
+        ws.latency.p50_ms,
+        ws.latency.p99_ms,
+        ws_bytes(ws),
+        ws.delivery_ratio
+    );
+    for p in polls {
+        let _ = writeln!(
+            md,
+            "| poll every {} s | {} | {:.1} / {:.1} | {:.0} | {:.6} |",
+            p.interval_ms / 1000,
+            pct(p.server_cpu_percent),
+            p.latency.p50_ms,
+            p.latency.p99_ms,
+            p.bytes_per_delivery,
+            p.delivery_ratio
+        );
+    }
+}
+
+/// What WebSocket saves against polling, one column per (label, WebSocket
+/// run, polling run), beside the seed's claims.
+fn claims_table(md: &mut String, columns: &[(String, &LoadReport, &PollReport)]) {
+    let labels: Vec<&str> = columns.iter().map(|c| c.0.as_str()).collect();
+    let _ = writeln!(
+        md,
+        "| reduction by WebSocket | seed's claim | {} |",
+        labels.join(" | ")
+    );
+    let _ = writeln!(md, "|---|---:|{}", "---:|".repeat(columns.len()));
+    let red = |ws: f64, poll: f64| {
+        if poll > 0.0 {
+            format!("{:.1} %", (1.0 - ws / poll) * 100.0)
+        } else {
+            "n/a".into()
+        }
+    };
+    let row = |name: &str, claim: &str, f: &dyn Fn(&LoadReport, &PollReport) -> String| {
+        format!(
+            "| {name} | {claim} | {} |",
+            columns
+                .iter()
+                .map(|(_, ws, p)| f(ws, p))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        )
+    };
+    let _ = writeln!(
+        md,
+        "{}",
+        row("server load (CPU)", "80 %", &|ws, p| red(
+            ws.load_cpu_percent.unwrap_or(0.0),
+            p.server_cpu_percent.unwrap_or(0.0)
+        ))
+    );
+    let _ = writeln!(
+        md,
+        "{}",
+        row("latency (p50)", "95 %", &|ws, p| red(
+            ws.latency.p50_ms,
+            p.latency.p50_ms
+        ))
+    );
+    let _ = writeln!(
+        md,
+        "{}",
+        row("bandwidth (bytes per message)", "70 %", &|ws, p| red(
+            ws_bytes(ws),
+            p.bytes_per_delivery
+        ))
+    );
+}
+
+/// The team scenario: set-up, load, and latency per room size class.
+fn team_markdown(md: &mut String, t: &TeamReport, quick: bool) {
+    let _ = writeln!(
+        md,
+        "\n### Rooms and direct messages (v2 stream, HTTP senders to random rooms and DMs)\n"
+    );
+    let rooms = t
+        .classes
+        .iter()
+        .filter(|c| c.name != "DM")
+        .map(|c| format!("{}×{}", c.rooms, c.members))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(
+        md,
+        "| connections | users | rooms (count×members) | DMs | rooms + DMs per user | sent / acked msg/s | delivery ratio | deliveries/s | server CPU % load / idle | RSS per connection KiB |"
+    );
+    let _ = writeln!(md, "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        md,
+        "| {} | {} | {} | {} | {:.1} + {:.1} | {:.1} / {:.1} | {:.6} | {:.0} | {} / {} | {} |",
+        t.connections,
+        t.users,
+        rooms,
+        t.dms,
+        t.rooms_per_user,
+        t.dms_per_user,
+        t.send_rate,
+        t.ack_rate,
+        t.delivery_ratio,
+        t.deliveries_per_sec,
+        pct(t.load_cpu_percent),
+        pct(t.idle_cpu_percent),
+        kib(t.rss_per_connection_bytes)
+    );
+    let _ = writeln!(
+        md,
+        "\n| room size | rooms | messages | deliveries | delivery ratio | p50 / p99 / max ms |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|");
+    for c in &t.classes {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {:.6} | {:.1} / {:.1} / {:.1} |",
+            c.name,
+            c.rooms,
+            c.acked,
+            c.deliveries,
+            c.delivery_ratio,
+            c.latency.p50_ms,
+            c.latency.p99_ms,
+            c.latency.max_ms
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nEvery connection in order and only its rooms' messages: {} (out of order or duplicate {}, other rooms' {}, errors {}, closed {}); ack p50 / p99 {:.1} / {:.1} ms.",
+        yes(t.passed()),
+        t.out_of_order,
+        t.leaked,
+        t.error_frames + t.send_errors,
+        t.closed_early,
+        t.ack_latency.p50_ms,
+        t.ack_latency.p99_ms
+    );
+    if !quick {
+        let per = t.rss_per_connection_bytes.unwrap_or(f64::MAX) / 1024.0;
+        let _ = writeln!(
+            md,
+            "Bars: delivery ratio exactly 1.0 {}; ≤ 10 KiB per connection with {:.0} rooms per user (lobby, rooms, DMs) {}.",
+            yes(t.deliveries == t.expected_deliveries),
+            1.0 + t.rooms_per_user + t.dms_per_user,
+            yes(per <= 10.0)
+        );
+    }
 }
 
 /// One line of a chart over `rows`: x from `x`, y from `y`.
