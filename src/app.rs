@@ -270,7 +270,7 @@ async fn housekeeping(state: Arc<AppState>) {
         let deliveries = state.stats.deliveries();
         tracing::info!(
             connections = state.stats.connections(),
-            online_users = state.hub.presence().snapshot(0).count,
+            online_users = state.hub.presence().count(),
             writes = messages - last_messages,
             deliveries = deliveries - last_deliveries,
             "stats (last {}s)",

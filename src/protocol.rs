@@ -71,8 +71,8 @@ pub enum ServerFrame<'a> {
         user: OnlineUser,
         /// Database instance id.
         epoch: &'a str,
-        /// Who is online.
-        online: Online,
+        /// Who is online (`{"count","users"}`, serialized once per change).
+        online: &'a serde_json::value::RawValue,
         /// Newest seq of the change stream at connect time.
         last_id: i64,
         /// The `after` cursor given was above every stored message (another

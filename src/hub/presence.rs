@@ -5,6 +5,7 @@
 
 use super::Hub;
 use crate::protocol::{Online, OnlineUser, ServerFrame};
+use serde_json::value::RawValue;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -26,6 +27,10 @@ struct State {
     pollers: HashMap<i64, (String, Instant)>,
     /// The set clients were last told about.
     announced: BTreeSet<OnlineUser>,
+    /// The `online` object of `hello` frames, built once per change of the
+    /// set: thousands of connections opening at once would otherwise each
+    /// copy and sort every online user (and fragment the heap doing it).
+    hello: Option<Arc<RawValue>>,
 }
 
 /// The presence registry.
@@ -60,11 +65,14 @@ impl Presence {
     pub fn join(hub: &Arc<Hub>, user_id: i64, username: &str) -> PresenceGuard {
         {
             let mut state = hub.presence.lock();
-            state
+            let entry = state
                 .connections
                 .entry(user_id)
-                .or_insert_with(|| (username.to_owned(), 0))
-                .1 += 1;
+                .or_insert_with(|| (username.to_owned(), 0));
+            entry.1 += 1;
+            if entry.1 == 1 {
+                state.hello = None;
+            }
         }
         hub.presence.notify.notify_one();
         PresenceGuard {
@@ -80,6 +88,7 @@ impl Presence {
                 entry.1 -= 1;
                 if entry.1 == 0 {
                     state.connections.remove(&user_id);
+                    state.hello = None;
                 }
             }
         }
@@ -91,10 +100,14 @@ impl Presence {
         let new = {
             let mut state = self.lock();
             let now = Instant::now();
-            state
+            let new = state
                 .pollers
                 .insert(user_id, (username.to_owned(), now))
-                .is_none()
+                .is_none();
+            if new {
+                state.hello = None;
+            }
+            new
         };
         if new {
             self.notify.notify_one();
@@ -111,6 +124,32 @@ impl Presence {
         }
     }
 
+    /// The number of users online.
+    pub fn count(&self) -> usize {
+        self.lock().current().len()
+    }
+
+    /// `{"count":N,"users":[…]}` for `hello` frames (up to
+    /// [`PRESENCE_LIST_CAP`] users), shared until the set changes.
+    pub fn hello_json(&self) -> Arc<RawValue> {
+        let mut state = self.lock();
+        if let Some(cached) = &state.hello {
+            return cached.clone();
+        }
+        let users = state.current();
+        let online = Online {
+            count: users.len(),
+            users: sorted_capped(users, PRESENCE_LIST_CAP),
+        };
+        let json =
+            serde_json::to_string(&online).unwrap_or_else(|_| r#"{"count":0,"users":[]}"#.into());
+        let raw: Arc<RawValue> = RawValue::from_string(json)
+            .map(Arc::from)
+            .unwrap_or_else(|_| Arc::from(RawValue::NULL.to_owned()));
+        state.hello = Some(raw.clone());
+        raw
+    }
+
     /// Waits until something changed since the last push.
     pub(super) async fn changed(&self) {
         self.notify.notified().await;
@@ -119,7 +158,11 @@ impl Presence {
     /// A presence frame for what changed since the last one, if anything did.
     pub(super) fn take_changes(&self) -> Option<String> {
         let mut state = self.lock();
+        let polling = state.pollers.len();
         state.pollers.retain(|_, (_, at)| at.elapsed() < POLLER_TTL);
+        if state.pollers.len() != polling {
+            state.hello = None;
+        }
         let current = state.current();
         let joined: Vec<OnlineUser> = current.difference(&state.announced).cloned().collect();
         let left: Vec<OnlineUser> = state.announced.difference(&current).cloned().collect();

@@ -13,7 +13,7 @@ pub mod upgrade;
 mod write;
 
 use crate::auth::AuthUser;
-use crate::hub::{Event, PRESENCE_LIST_CAP, Presence, QueueGuard, SessionQueue};
+use crate::hub::{Event, Presence, QueueGuard, SessionQueue};
 use crate::limits::ConnectionSlot;
 use crate::protocol::{OnlineUser, ServerFrame, close};
 use crate::server::ConnectionTicket;
@@ -175,7 +175,7 @@ impl Session {
                 username: self.user.username.to_string(),
             },
             epoch: self.state.store.epoch(),
-            online: self.state.hub.presence().snapshot(PRESENCE_LIST_CAP),
+            online: &self.state.hub.presence().hello_json(),
             last_id: head,
             reset,
             v: self.own.as_ref().map(|_| 2),
@@ -183,7 +183,11 @@ impl Session {
         .to_ws_frame();
         let mut batch = Batch::default();
         batch.push(hello);
-        if let Err(end) = self.write_batch(&batch).await {
+        let written = self.write_batch(&batch).await;
+        // Not kept for the connection's life: the hello lists up to 200
+        // online users (about 6 KB per idle socket).
+        drop(batch);
+        if let Err(end) = written {
             return end;
         }
         if resume && let Err(end) = Box::pin(self.catch_up()).await {
