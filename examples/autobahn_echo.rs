@@ -8,7 +8,7 @@
 //! - the hand-written upgrade: [`websocket_key`] checks the handshake,
 //!   [`switching_protocols`] answers 101, and the upgraded `TcpStream` is
 //!   wrapped with `WebSocketStream::from_partially_read` and
-//!   [`tungstenite_config`], as `src/session/upgrade.rs` does;
+//!   [`tungstenite_config`] (`hearth::session::socket_config`), as `src/session/mod.rs` does;
 //! - text messages are echoed with Hearth's frame writer
 //!   [`hearth::protocol::text_frame`], written straight to the socket like
 //!   the session's broadcast batches. Binary messages go back through
@@ -22,9 +22,10 @@
 //! ```
 
 use futures_util::{SinkExt, StreamExt};
+use hearth::api::ws::{switching_protocols, websocket_key};
 use hearth::limits::{ConnectionLimits, TrustedProxies};
 use hearth::server::ServeOptions;
-use hearth::session::upgrade::{switching_protocols, tungstenite_config, websocket_key};
+use hearth::session::socket_config as tungstenite_config;
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::time::Duration;

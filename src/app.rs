@@ -4,11 +4,10 @@
 use crate::auth::{AuthLimits, AuthService, revocation};
 use crate::chat::ChatService;
 use crate::config::Config;
-use crate::hub::Hub;
+use crate::hub::{Hub, SessionRegistry};
 use crate::limits::{ConnectionLimits, ReadBudget, SendLimiter, nofile};
 use crate::rooms::RoomService;
 use crate::server::ServeOptions;
-use crate::session::registry::SessionRegistry;
 use crate::state::AppState;
 use crate::store::DataDirLock;
 use crate::store::{Change, DB_FILE, Store, open_db};
@@ -238,7 +237,9 @@ async fn watch_revocations(state: Arc<AppState>) {
         state.store.sync().await;
         match state.auth.refresh_revocations().await {
             Ok(true) => {
-                let stopped = state.registry.stop_revoked(|u| state.auth.is_revoked(u));
+                let stopped = state
+                    .registry
+                    .stop_revoked(|k| state.auth.is_key_revoked(k));
                 if stopped > 0 {
                     tracing::info!(sockets = stopped, "closed the sockets of revoked tokens");
                 }

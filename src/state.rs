@@ -3,10 +3,9 @@
 use crate::auth::AuthService;
 use crate::chat::ChatService;
 use crate::config::Config;
-use crate::hub::Hub;
+use crate::hub::{Hub, SessionRegistry};
 use crate::limits::{ConnectionLimits, ReadBudget};
 use crate::rooms::RoomService;
-use crate::session::registry::SessionRegistry;
 use crate::store::Store;
 use crate::telemetry::Stats;
 use metrics_exporter_prometheus::PrometheusHandle;

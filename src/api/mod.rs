@@ -6,9 +6,11 @@ mod auth;
 mod chat;
 mod error;
 mod extract;
+mod origin;
 mod rooms;
 mod stream;
 mod system;
+pub mod ws;
 
 pub use error::{ApiError, respond};
 pub use extract::MAX_BODY;
@@ -40,7 +42,7 @@ pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(stream::routes(state.clone()))
         .unify()
-        .or(crate::session::upgrade::route(state.clone()))
+        .or(ws::route(state.clone()))
         .unify()
         .or(system::routes(state))
         .unify()

@@ -32,6 +32,17 @@ pub struct AuthUser {
     pub expires_at: u64,
 }
 
+impl AuthUser {
+    /// What the session registry keeps of this token.
+    pub fn session_key(&self) -> crate::hub::SessionKey {
+        crate::hub::SessionKey {
+            user_id: self.id,
+            session_id: self.session_id.clone(),
+            issued_at: self.issued_at,
+        }
+    }
+}
+
 /// A token and the account it belongs to, as returned by register and login.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LoginSession {
@@ -305,6 +316,12 @@ impl AuthService {
     pub fn is_revoked(&self, user: &AuthUser) -> bool {
         self.revocations
             .is_revoked(user.id, user.issued_at, &user.session_id)
+    }
+
+    /// [`Self::is_revoked`] for a live session's key.
+    pub fn is_key_revoked(&self, key: &crate::hub::SessionKey) -> bool {
+        self.revocations
+            .is_revoked(key.user_id, key.issued_at, &key.session_id)
     }
 
     /// Re-reads the password-reset stamps and signed-out sessions

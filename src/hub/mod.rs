@@ -6,9 +6,11 @@
 
 mod presence;
 pub mod routes;
+pub mod sessions;
 
 pub use presence::{POLLER_TTL, PRESENCE_LIST_CAP, Presence, PresenceGuard};
 pub use routes::{QueueGuard, Routes, SessionQueue};
+pub use sessions::{Registration, SessionKey, SessionRegistry};
 
 use crate::protocol::stream_frame;
 use crate::store::{Change, ChangeKind, LOBBY_ID, MemberEvent, RoomKind};

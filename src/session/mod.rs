@@ -6,13 +6,11 @@
 //! event. v1 connections (the seed's protocol) see the lobby only.
 
 mod client;
-mod origin;
-pub mod registry;
 mod stream;
-pub mod upgrade;
 mod write;
 
 use crate::auth::AuthUser;
+use crate::hub::Registration;
 use crate::hub::{Event, Presence, QueueGuard, SessionQueue};
 use crate::limits::ConnectionSlot;
 use crate::protocol::{OnlineUser, ServerFrame, close};
@@ -20,7 +18,7 @@ use crate::server::ConnectionTicket;
 use crate::state::AppState;
 use crate::telemetry::names;
 use futures_util::{SinkExt, StreamExt};
-use registry::Registration;
+use hyper_util::rt::TokioIo;
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -28,7 +26,9 @@ use tokio::net::TcpStream;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+use warp::hyper::upgrade::OnUpgrade;
 use write::Batch;
 
 /// The socket type of an upgraded connection.
@@ -111,8 +111,66 @@ pub enum Version {
     V2,
 }
 
+/// Starts the session of an accepted upgrade (the 101 is being answered):
+/// waits for the upgraded connection, then serves it in a task of its own.
+pub fn start(
+    state: &Arc<AppState>,
+    on_upgrade: OnUpgrade,
+    user: AuthUser,
+    after: Option<i64>,
+    version: Version,
+    held: Held,
+) {
+    let config = socket_config(state.config.ws.max_frame);
+    let session_state = state.clone();
+    state.sessions.spawn(async move {
+        match on_upgrade.await {
+            // Our accept loop serves plain TCP streams, so this downcast holds;
+            // it frees the boxed IO wrapper and its buffer for the socket's life.
+            Ok(upgraded) => match upgraded.downcast::<TokioIo<TcpStream>>() {
+                Ok(parts) => {
+                    // Copy out the (usually empty) leftover bytes: the Bytes
+                    // slice would keep hyper's whole read buffer alive.
+                    let leftover = parts.read_buf.to_vec();
+                    drop(parts.read_buf);
+                    let stream = parts.io.into_inner();
+                    let ws = WebSocketStream::from_partially_read(
+                        stream,
+                        leftover,
+                        Role::Server,
+                        Some(config),
+                    )
+                    .await;
+                    // A task of its own: this upgrade future is large and
+                    // would otherwise stay allocated for the socket's life.
+                    let sessions = session_state.sessions.clone();
+                    sessions.spawn(run(ws, session_state, user, after, version, held));
+                }
+                Err(_) => tracing::error!("upgraded connection is not a TCP stream"),
+            },
+            Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
+        }
+    });
+}
+
+/// Buffer sizes and limits of one connection.
+pub fn socket_config(max_frame: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        // Allocated up front for every connection: 1 KiB instead of 4 KiB
+        // saves ~3 KiB of RSS per idle socket (measured with hearth-bench).
+        // Larger frames (up to max_frame) still fit: the codec grows the
+        // buffer to the frame's length while reading it.
+        .read_buffer_size(1024)
+        // Frames are written to the socket once this much is buffered, so the
+        // write buffer stays small even during a large catch-up.
+        .write_buffer_size(4 * 1024)
+        .max_write_buffer_size(64 * 1024)
+        .max_message_size(Some(max_frame))
+        .max_frame_size(Some(max_frame))
+}
+
 /// Serves one upgraded connection until it ends.
-pub async fn run(
+async fn run(
     ws: Socket,
     state: Arc<AppState>,
     user: AuthUser,

@@ -2,16 +2,26 @@
 //! closes every socket of a signed-out token or a reset password at once
 //! instead of at its next ping.
 
-use crate::auth::AuthUser;
 use crate::limits::Refusal;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio_util::sync::CancellationToken;
 
+/// What identifies a session's token: enough to decide whether it was revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionKey {
+    /// The account.
+    pub user_id: i64,
+    /// The login session of the token.
+    pub session_id: Arc<str>,
+    /// When the token was issued (Unix seconds).
+    pub issued_at: u64,
+}
+
 struct Entry {
     id: u64,
-    user: AuthUser,
+    key: SessionKey,
     stop: CancellationToken,
 }
 
@@ -51,11 +61,12 @@ impl SessionRegistry {
     /// refused when the account already has as many as allowed.
     pub fn register(
         self: &Arc<Self>,
-        user: &AuthUser,
+        key: SessionKey,
         shutdown: &CancellationToken,
     ) -> Result<Registration, Refusal> {
         let mut map = self.lock();
-        let entries = map.entry(user.id).or_default();
+        let user_id = key.user_id;
+        let entries = map.entry(user_id).or_default();
         if entries.len() >= self.max_per_user {
             return Err(Refusal::TooManyForUser);
         }
@@ -63,22 +74,22 @@ impl SessionRegistry {
         let stop = shutdown.child_token();
         entries.push(Entry {
             id,
-            user: user.clone(),
+            key,
             stop: stop.clone(),
         });
         Ok(Registration {
             registry: self.clone(),
-            user_id: user.id,
+            user_id,
             id,
             stop,
         })
     }
 
     /// Stops every session whose token `revoked` says is revoked; returns how many.
-    pub fn stop_revoked(&self, revoked: impl Fn(&AuthUser) -> bool) -> usize {
+    pub fn stop_revoked(&self, revoked: impl Fn(&SessionKey) -> bool) -> usize {
         let map = self.lock();
         let mut stopped = 0;
-        for entry in map.values().flatten().filter(|e| revoked(&e.user)) {
+        for entry in map.values().flatten().filter(|e| revoked(&e.key)) {
             entry.stop.cancel();
             stopped += 1;
         }
@@ -90,7 +101,7 @@ impl SessionRegistry {
         let map = self.lock();
         let mut stopped = 0;
         for entry in map.get(&user_id).into_iter().flatten() {
-            if &*entry.user.session_id == session_id {
+            if &*entry.key.session_id == session_id {
                 entry.stop.cancel();
                 stopped += 1;
             }
@@ -120,13 +131,11 @@ impl Drop for Registration {
 mod tests {
     use super::*;
 
-    fn user(id: i64, sid: &str) -> AuthUser {
-        AuthUser {
-            id,
-            username: Arc::from("u"),
+    fn user(id: i64, sid: &str) -> SessionKey {
+        SessionKey {
+            user_id: id,
             session_id: Arc::from(sid),
             issued_at: 0,
-            expires_at: u64::MAX,
         }
     }
 
@@ -134,18 +143,18 @@ mod tests {
     fn caps_per_user_and_stops_by_session() {
         let registry = SessionRegistry::new(2);
         let shutdown = CancellationToken::new();
-        let a1 = registry.register(&user(1, "s1"), &shutdown).unwrap();
-        let a2 = registry.register(&user(1, "s2"), &shutdown).unwrap();
+        let a1 = registry.register(user(1, "s1"), &shutdown).unwrap();
+        let a2 = registry.register(user(1, "s2"), &shutdown).unwrap();
         assert!(matches!(
-            registry.register(&user(1, "s3"), &shutdown),
+            registry.register(user(1, "s3"), &shutdown),
             Err(Refusal::TooManyForUser)
         ));
-        let b = registry.register(&user(2, "s1"), &shutdown).unwrap();
+        let b = registry.register(user(2, "s1"), &shutdown).unwrap();
         assert_eq!(registry.stop_session(1, "s1"), 1);
         assert!(a1.stop.is_cancelled() && !a2.stop.is_cancelled() && !b.stop.is_cancelled());
         drop(a1);
         assert_eq!(registry.count_for(1), 1);
-        assert_eq!(registry.stop_revoked(|u| u.id == 2), 1);
+        assert_eq!(registry.stop_revoked(|k| k.user_id == 2), 1);
         assert!(b.stop.is_cancelled());
         shutdown.cancel();
         assert!(a2.stop.is_cancelled(), "shutdown reaches every session");

@@ -1,21 +1,18 @@
-//! The WebSocket upgrade, done by hand so each connection gets small buffers
-//! (warp's `ws()` preallocates a 128 KiB read buffer per connection).
-//! Authentication and the `Origin` check happen before the 101.
+//! `GET /api/chat/ws`: the WebSocket upgrade, done by hand so each
+//! connection gets small buffers (warp's `ws()` preallocates a 128 KiB read
+//! buffer per connection). Authentication, the `Origin` check and the caps
+//! happen before the 101; the session itself is [`crate::session`]'s.
 
-use super::{Held, origin};
-use crate::api::{ApiError, limit_key};
+use super::{ApiError, limit_key, origin};
 use crate::auth::AuthUser;
 use crate::limits::Refusal;
 use crate::server::{ClientAddr, ConnectionTicket, refusal_response};
+use crate::session::{Held, Version};
 use crate::state::AppState;
 use crate::telemetry::names;
-use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use std::sync::Arc;
-use tokio::net::TcpStream;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::header::{AUTHORIZATION, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY};
@@ -109,8 +106,8 @@ fn upgrade(
     let query: WsQuery = serde_urlencoded::from_str(request.query)
         .map_err(|_| ApiError::bad_request("after must be a message id (an integer)"))?;
     let version = match query.v {
-        None | Some(1) => super::Version::V1,
-        Some(2) => super::Version::V2,
+        None | Some(1) => Version::V1,
+        Some(2) => Version::V2,
         Some(_) => return Err(ApiError::bad_request("v must be 1 or 2").into()),
     };
     let key = websocket_key(headers)?;
@@ -129,7 +126,7 @@ fn upgrade(
     // was not counted per address) the client address's cap.
     let registration = state
         .registry
-        .register(&user, &state.shutdown)
+        .register(user.session_key(), &state.shutdown)
         .map_err(Refused::Capped)?;
     let forwarded = request
         .peer
@@ -145,37 +142,8 @@ fn upgrade(
         tcp: request.ticket,
     };
 
-    let config = tungstenite_config(state.config.ws.max_frame);
     let after = query.after.map(|a| a.max(0));
-    let session_state = state.clone();
-    state.sessions.spawn(async move {
-        match on_upgrade.await {
-            // Our accept loop serves plain TCP streams, so this downcast holds;
-            // it frees the boxed IO wrapper and its buffer for the socket's life.
-            Ok(upgraded) => match upgraded.downcast::<TokioIo<TcpStream>>() {
-                Ok(parts) => {
-                    // Copy out the (usually empty) leftover bytes: the Bytes
-                    // slice would keep hyper's whole read buffer alive.
-                    let leftover = parts.read_buf.to_vec();
-                    drop(parts.read_buf);
-                    let stream = parts.io.into_inner();
-                    let ws = WebSocketStream::from_partially_read(
-                        stream,
-                        leftover,
-                        Role::Server,
-                        Some(config),
-                    )
-                    .await;
-                    // A task of its own: this upgrade future is large and
-                    // would otherwise stay allocated for the socket's life.
-                    let sessions = session_state.sessions.clone();
-                    sessions.spawn(super::run(ws, session_state, user, after, version, held));
-                }
-                Err(_) => tracing::error!("upgraded connection is not a TCP stream"),
-            },
-            Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
-        }
-    });
+    crate::session::start(state, on_upgrade, user, after, version, held);
     Ok(switching_protocols(&key, offered_subprotocol)?)
 }
 
@@ -254,20 +222,4 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(AuthUser, bool
         ));
     };
     Ok((user, offered_subprotocol))
-}
-
-/// Buffer sizes and limits of one connection.
-pub fn tungstenite_config(max_frame: usize) -> WebSocketConfig {
-    WebSocketConfig::default()
-        // Allocated up front for every connection: 1 KiB instead of 4 KiB
-        // saves ~3 KiB of RSS per idle socket (measured with hearth-bench).
-        // Larger frames (up to max_frame) still fit: the codec grows the
-        // buffer to the frame's length while reading it.
-        .read_buffer_size(1024)
-        // Frames are written to the socket once this much is buffered, so the
-        // write buffer stays small even during a large catch-up.
-        .write_buffer_size(4 * 1024)
-        .max_write_buffer_size(64 * 1024)
-        .max_message_size(Some(max_frame))
-        .max_frame_size(Some(max_frame))
 }
