@@ -75,6 +75,17 @@ pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
+/// The answer to a send: 201 with the message, or 200 with the earlier one
+/// when the client id was used before.
+pub(super) fn stored_reply(stored: &crate::store::Stored) -> Response {
+    let status = if stored.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    warp::reply::with_status(warp::reply::json(&stored.message), status).into_response()
+}
+
 /// A history page size: the default, or 1–[`MAX_HISTORY_LIMIT`].
 pub(super) fn history_limit(asked: Option<usize>) -> Result<usize, ApiError> {
     let limit = asked.unwrap_or(DEFAULT_HISTORY_LIMIT);
@@ -134,12 +145,7 @@ async fn send(
             req.client_id.as_deref(),
         )
         .await?;
-    let status = if stored.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok(warp::reply::with_status(warp::reply::json(&stored.message), status).into_response())
+    Ok(stored_reply(&stored))
 }
 
 async fn poll(

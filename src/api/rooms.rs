@@ -2,7 +2,7 @@
 //! per-room history and sending. Access is decided in [`crate::rooms`] and
 //! the store (docs/PROTOCOL.md §3).
 
-use super::chat::{charge_read, history_limit};
+use super::chat::{charge_read, history_limit, stored_reply};
 use super::{ApiError, authorization, content_length, extract, raw_query, respond, with_state};
 use crate::auth::AuthUser;
 use crate::chat::RoomTarget;
@@ -284,12 +284,7 @@ async fn action(
                     req.client_id.as_deref(),
                 )
                 .await?;
-            let status = if stored.created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            json_reply(&stored.message, status)
+            stored_reply(&stored)
         }
         other => {
             return Err(ApiError::not_found(format!(

@@ -216,24 +216,13 @@ impl ReadPool {
                                                      'room_archived', 'room_unarchived')
                      ORDER BY 1 LIMIT ?3",
                 )?
-                .query_map(params![user_id, after, limit_plus_one(limit)], |r| {
-                    Ok(EventRow {
-                        seq: r.get(0)?,
-                        kind: r.get(1)?,
-                        room_id: r.get(2)?,
-                        user_id: r.get(3)?,
-                        value: r.get(4)?,
-                    })
-                })?
+                .query_map(
+                    params![user_id, after, limit_plus_one(limit)],
+                    EventRow::read,
+                )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let has_more = rows.len() > limit;
-            let mut rooms = HashMap::new();
-            let mut changes = Vec::with_capacity(rows.len().min(limit));
-            for row in rows.into_iter().take(limit) {
-                if let Some(change) = row.into_change(c, &mut rooms)? {
-                    changes.push(change);
-                }
-            }
+            let changes = into_changes(c, rows.into_iter().take(limit))?;
             Ok(StreamPage { changes, has_more })
         })
         .await
@@ -247,18 +236,18 @@ pub(super) fn changes_after(c: &Connection, after: i64) -> rusqlite::Result<Vec<
         .prepare_cached(
             "SELECT seq, kind, room_id, user_id, value FROM events WHERE seq > ?1 ORDER BY seq",
         )?
-        .query_map([after], |r| {
-            Ok(EventRow {
-                seq: r.get(0)?,
-                kind: r.get(1)?,
-                room_id: r.get(2)?,
-                user_id: r.get(3)?,
-                value: r.get(4)?,
-            })
-        })?
+        .query_map([after], EventRow::read)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    into_changes(c, rows)
+}
+
+/// The changes of event rows, as clients are told about them now.
+fn into_changes(
+    c: &Connection,
+    rows: impl IntoIterator<Item = EventRow>,
+) -> rusqlite::Result<Vec<Change>> {
     let mut rooms = HashMap::new();
-    let mut changes = Vec::with_capacity(rows.len());
+    let mut changes = Vec::new();
     for row in rows {
         if let Some(change) = row.into_change(c, &mut rooms)? {
             changes.push(change);
@@ -277,6 +266,17 @@ struct EventRow {
 }
 
 impl EventRow {
+    /// Columns seq, kind, room_id, user_id, value.
+    fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            seq: r.get(0)?,
+            kind: r.get(1)?,
+            room_id: r.get(2)?,
+            user_id: r.get(3)?,
+            value: r.get(4)?,
+        })
+    }
+
     /// The change as a client is told about it now (rooms and messages as
     /// they are today). `None` for an event whose message is gone.
     fn into_change(
