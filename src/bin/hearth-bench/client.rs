@@ -1,14 +1,20 @@
 //! Talking to the server: accounts over HTTP, WebSockets with small buffers.
 
+use crate::stats::histogram;
 use anyhow::{Context, bail};
 use futures_util::{StreamExt, TryStreamExt};
+use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
+use std::time::Instant;
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// A bench WebSocket.
+pub type Ws = WebSocketStream<TcpStream>;
 
 /// A bench account.
 #[derive(Clone, Debug)]
@@ -96,17 +102,8 @@ fn config() -> WebSocketConfig {
         .write_buffer_size(0)
 }
 
-/// Opens an authenticated WebSocket (the v1 lobby stream).
-pub async fn connect(addr: SocketAddr, token: &str) -> anyhow::Result<WebSocketStream<TcpStream>> {
-    connect_path(addr, token, "/api/chat/ws").await
-}
-
 /// Opens an authenticated WebSocket at `path` (e.g. `/api/chat/ws?v=2`).
-pub async fn connect_path(
-    addr: SocketAddr,
-    token: &str,
-    path: &str,
-) -> anyhow::Result<WebSocketStream<TcpStream>> {
+async fn connect(addr: SocketAddr, token: &str, path: &str) -> anyhow::Result<Ws> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let mut req = format!("ws://{addr}{path}").into_client_request()?;
@@ -116,4 +113,46 @@ pub async fn connect_path(
     );
     let (ws, _) = tokio_tungstenite::client_async_with_config(req, stream, Some(config())).await?;
     Ok(ws)
+}
+
+/// Opens `conns` WebSockets at `path`, connection `i` as user `i %
+/// accounts.len()`, `concurrency` at a time, and hands each open one to
+/// `open(i, ws)` as it finishes; returns the connect-time histogram and the
+/// number of failures (the first few are printed).
+pub async fn connect_all(
+    addr: SocketAddr,
+    accounts: &[Account],
+    path: &str,
+    conns: usize,
+    concurrency: usize,
+    mut open: impl FnMut(usize, Ws),
+) -> (Histogram<u64>, u64) {
+    let mut hist = histogram();
+    let mut failures = 0;
+    let results = futures_util::stream::iter(0..conns)
+        .map(|i| {
+            let token = accounts[i % accounts.len()].token.clone();
+            async move {
+                let started = Instant::now();
+                let ws = connect(addr, &token, path).await;
+                (i, ws, started.elapsed())
+            }
+        })
+        .buffer_unordered(concurrency.max(1));
+    futures_util::pin_mut!(results);
+    while let Some((i, ws, took)) = results.next().await {
+        match ws {
+            Ok(ws) => {
+                let _ = hist.record(took.as_micros().max(1) as u64);
+                open(i, ws);
+            }
+            Err(e) => {
+                if failures < 5 {
+                    eprintln!("connect failed: {e:#}");
+                }
+                failures += 1;
+            }
+        }
+    }
+    (hist, failures)
 }

@@ -3,11 +3,12 @@
 //! order. The client is kept lean (one task per connection, no parsing beyond
 //! fixed offsets) because it shares the machine with the server.
 
-use crate::client::{self, Account};
+use crate::client::{self, Account, Ws};
 use crate::procstat::Proc;
 use crate::report::{Latency, LoadReport};
 use crate::senders::{self, SendStats};
-use crate::stats::{Latencies, content, digits, histogram, now_us};
+use crate::stats::{Latencies, content, digits, now_us, ratio};
+use crate::usage::{ServerUsage, cpu_since};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use memchr::memmem::Finder;
@@ -17,14 +18,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant as TokioInstant;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-type Ws = WebSocketStream<TcpStream>;
 const SHARDS: usize = 64;
 /// Every message frame starts like this (field order is fixed by the server)…
 const MESSAGE_PREFIX: &str = r#"{"type":"message","#;
@@ -135,7 +133,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
         http_senders: args.http_senders,
         ..Default::default()
     };
-    report.server_rss_before_kib = proc_.map(Proc::rss_kib);
+    report.usage = ServerUsage::before(proc_);
 
     eprintln!("opening {} connections…", args.conns);
     let stop = CancellationToken::new();
@@ -152,21 +150,10 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
     report.senders = sender_count;
     let http_stats = SendStats::new();
 
-    eprintln!("idle for {}…", args.idle);
-    tokio::time::sleep(Duration::from_secs(1).min(*args.idle)).await;
-    let idle_start = proc_.map(Proc::cpu);
-    tokio::time::sleep(args.idle.saturating_sub(Duration::from_secs(1))).await;
-    if let (Some(p), Some(start)) = (proc_, idle_start) {
-        report.idle_cpu_percent = Some(start.percent_until(p.cpu()));
-        let rss = p.rss_kib();
-        report.server_rss_idle_kib = Some(rss);
-        report.server_rss_peak_kib = Some(rss);
-        if report.connections > 0 {
-            let before = report.server_rss_before_kib.unwrap_or(0);
-            report.rss_per_connection_bytes =
-                Some(rss.saturating_sub(before) as f64 * 1024.0 / report.connections as f64);
-        }
-    }
+    report
+        .usage
+        .measure_idle(proc_, *args.idle, report.connections)
+        .await;
 
     if args.rate > 0.0 && sender_count > 0 {
         eprintln!(
@@ -189,12 +176,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
             tokio::spawn(async move { senders::run(addr, &accounts, plan, stats).await })
         });
         let _ = start_tx.send(Some((deadline, interval)));
-        while TokioInstant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(250)).await;
-            if let (Some(p), Some(peak)) = (proc_, report.server_rss_peak_kib.as_mut()) {
-                *peak = (*peak).max(p.rss_kib());
-            }
-        }
+        report.usage.track_peak(proc_, deadline).await;
         if let Some(http) = http {
             let _ = http.await;
             shared
@@ -215,9 +197,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
         report.sent = sent;
         report.send_rate = sent as f64 / args.duration.as_secs_f64();
         drain(&shared, sent, report.connections as u64).await;
-        if let (Some(p), Some(start)) = (proc_, load_start) {
-            report.load_cpu_percent = Some(start.percent_until(p.cpu()));
-        }
+        report.usage.load_cpu_percent = cpu_since(proc_, load_start);
         let last = shared
             .last_delivery_us
             .load(Ordering::Relaxed)
@@ -230,11 +210,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
     report.acked = shared.acks.load(Ordering::Relaxed);
     report.expected_deliveries = report.acked * report.connections as u64;
     report.deliveries = shared.deliveries.load(Ordering::Relaxed);
-    report.delivery_ratio = if report.expected_deliveries == 0 {
-        1.0
-    } else {
-        report.deliveries as f64 / report.expected_deliveries as f64
-    };
+    report.delivery_ratio = ratio(report.deliveries, report.expected_deliveries);
     report.out_of_order = shared.out_of_order.load(Ordering::Relaxed);
     report.error_frames = shared.errors.load(Ordering::Relaxed);
     report.rate_limited = shared.rate_limited.load(Ordering::Relaxed);
@@ -252,7 +228,8 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
     Ok(report)
 }
 
-/// Opens every connection; returns the connect-time histogram, the number of
+/// Opens every connection (the v1 lobby stream); the first `ws_senders` to
+/// open also send. Returns the connect-time histogram, the number of
 /// failures and the number of senders.
 async fn connect_all(
     addr: std::net::SocketAddr,
@@ -262,46 +239,29 @@ async fn connect_all(
     shared: &Arc<Shared>,
     stop: &CancellationToken,
 ) -> (Histogram<u64>, u64, usize) {
-    let mut hist = histogram();
-    let mut failures = 0;
     let mut senders = 0;
-    let results = futures_util::stream::iter(0..args.conns)
-        .map(|i| {
-            let token = accounts[i % accounts.len()].token.clone();
-            async move {
-                let started = Instant::now();
-                let ws = client::connect(addr, &token).await;
-                (i, ws, started.elapsed())
-            }
-        })
-        .buffer_unordered(args.connect_concurrency.max(1));
-    futures_util::pin_mut!(results);
-    while let Some((i, ws, took)) = results.next().await {
-        match ws {
-            Ok(ws) => {
-                let _ = hist.record(took.as_micros().max(1) as u64);
-                // The first connections to finish become the senders.
-                let sender = (senders < ws_senders).then(|| {
-                    senders += 1;
-                    senders - 1
-                });
-                tokio::spawn(connection(
-                    ws,
-                    shared.clone(),
-                    i % SHARDS,
-                    stop.clone(),
-                    sender,
-                    args.senders.max(1),
-                ));
-            }
-            Err(e) => {
-                if failures < 5 {
-                    eprintln!("connect failed: {e:#}");
-                }
-                failures += 1;
-            }
-        }
-    }
+    let (hist, failures) = client::connect_all(
+        addr,
+        accounts,
+        "/api/chat/ws",
+        args.conns,
+        args.connect_concurrency,
+        |i, ws| {
+            let sender = (senders < ws_senders).then(|| {
+                senders += 1;
+                senders - 1
+            });
+            tokio::spawn(connection(
+                ws,
+                shared.clone(),
+                i % SHARDS,
+                stop.clone(),
+                sender,
+                args.senders.max(1),
+            ));
+        },
+    )
+    .await;
     (hist, failures, senders)
 }
 

@@ -17,6 +17,7 @@ mod senders;
 mod stats;
 mod suite;
 mod team;
+mod usage;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -7,7 +7,8 @@ use crate::client::{self, Account};
 use crate::procstat::Proc;
 use crate::report::Latency;
 use crate::senders::{self, SendStats};
-use crate::stats::{Latencies, now_us, stamp_in};
+use crate::stats::{Latencies, now_us, ratio, stamp_in};
+use crate::usage::cpu_since;
 use serde::Serialize;
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -166,9 +167,7 @@ pub async fn run(args: PollArgs) -> anyhow::Result<PollReport> {
         pad: String::new(),
     };
     senders::run(addr, &accounts, plan, stats.clone()).await;
-    let cpu = proc_
-        .zip(cpu_start)
-        .map(|(p, start)| start.percent_until(p.cpu()));
+    let cpu = cpu_since(proc_, cpu_start);
     // One more round so every poller fetches the last messages (less when
     // they all have them already).
     let expected = stats.acked.load(Ordering::Relaxed) * args.clients as u64;
@@ -193,11 +192,7 @@ pub async fn run(args: PollArgs) -> anyhow::Result<PollReport> {
         requests: counters.requests.load(Ordering::Relaxed),
         expected_deliveries: expected,
         deliveries,
-        delivery_ratio: if expected == 0 {
-            1.0
-        } else {
-            deliveries as f64 / expected as f64
-        },
+        delivery_ratio: ratio(deliveries, expected),
         latency: Latency::from_micros(&counters.latency.merged()),
         bytes,
         bytes_per_delivery: if deliveries == 0 {

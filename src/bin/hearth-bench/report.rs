@@ -1,5 +1,6 @@
 //! Results of a run: a table for people, JSON for the suite.
 
+use crate::usage::ServerUsage;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
@@ -53,12 +54,8 @@ pub struct LoadReport {
     pub bytes_received: u64,
     /// Bytes of the message frames alone (headers included).
     pub message_bytes: u64,
-    pub server_rss_before_kib: Option<u64>,
-    pub server_rss_idle_kib: Option<u64>,
-    pub server_rss_peak_kib: Option<u64>,
-    pub rss_per_connection_bytes: Option<f64>,
-    pub idle_cpu_percent: Option<f64>,
-    pub load_cpu_percent: Option<f64>,
+    #[serde(flatten)]
+    pub usage: ServerUsage,
 }
 
 impl LoadReport {
@@ -74,14 +71,6 @@ impl LoadReport {
 
     /// Prints a human-readable summary.
     pub fn print(&self) {
-        let opt = |v: Option<f64>, unit: &str| {
-            v.map_or("n/a (no --pid)".to_owned(), |v| format!("{v:.1}{unit}"))
-        };
-        let kib = |v: Option<u64>| {
-            v.map_or("n/a".to_owned(), |v| {
-                format!("{:.1} MiB", v as f64 / 1024.0)
-            })
-        };
         println!(
             "connections        {} ({} failed), connect p50 {:.1} ms p99 {:.1} ms max {:.1} ms",
             self.connections,
@@ -90,18 +79,7 @@ impl LoadReport {
             self.connect.p99_ms,
             self.connect.max_ms
         );
-        println!(
-            "server RSS         before {} | idle {} | peak {} | per connection {}",
-            kib(self.server_rss_before_kib),
-            kib(self.server_rss_idle_kib),
-            kib(self.server_rss_peak_kib),
-            opt(self.rss_per_connection_bytes.map(|b| b / 1024.0), " KiB")
-        );
-        println!(
-            "server CPU         idle {} | under load {}",
-            opt(self.idle_cpu_percent, " %"),
-            opt(self.load_cpu_percent, " %")
-        );
+        self.usage.print();
         println!(
             "sent               {} by {} {} senders ({:.1} msg/s, target {:.1}), acked {}",
             self.sent,

@@ -1,6 +1,7 @@
 //! Senders over HTTP (`POST /api/chat/messages`): each answer is the
 //! ack-after-commit, timed from send to answer. They are not WebSocket
 //! members of the room, so every message fans out to the receivers only.
+//! Their pacing (`paced`) also drives the `team` senders.
 
 use crate::client::Account;
 use crate::stats::{Latencies, content};
@@ -42,38 +43,79 @@ pub struct Plan {
     pub pad: String,
 }
 
-/// Runs the senders of `plan`.
-pub async fn run(addr: SocketAddr, accounts: &[Account], plan: Plan, stats: Arc<SendStats>) {
+/// One sender's schedule: a tick every `count / rate` seconds until the
+/// deadline, sender `n` offset by `n / count` of an interval so that the
+/// senders' ticks spread out.
+pub struct Pace {
+    tick: tokio::time::Interval,
+    deadline: TokioInstant,
+    seq: u64,
+}
+
+impl Pace {
+    fn new(n: usize, count: usize, rate: f64, deadline: TokioInstant) -> Self {
+        let interval = Duration::from_secs_f64(count as f64 / rate);
+        let offset = interval.mul_f64(n as f64 / count as f64);
+        let mut tick = tokio::time::interval_at(TokioInstant::now() + offset, interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self {
+            tick,
+            deadline,
+            seq: 0,
+        }
+    }
+
+    /// Waits for the next tick: its number, or `None` at the deadline.
+    pub async fn next(&mut self) -> Option<u64> {
+        tokio::select! {
+            () = tokio::time::sleep_until(self.deadline) => None,
+            _ = self.tick.tick() => {
+                self.seq += 1;
+                Some(self.seq - 1)
+            }
+        }
+    }
+}
+
+/// Runs the sender tasks of `plan` at its pace: `sender(n, http, pace)` is
+/// task `n`, on one shared client.
+pub async fn paced<Fut>(plan: &Plan, sender: impl Fn(usize, reqwest::Client, Pace) -> Fut)
+where
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let Plan {
         count,
         rate,
         deadline,
-        run,
-        pad,
-    } = plan;
+        ..
+    } = *plan;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(count)
         .build()
         .unwrap_or_default();
+    let tasks: Vec<_> = (0..count)
+        .map(|n| {
+            let pace = Pace::new(n, count, rate, deadline);
+            tokio::spawn(sender(n, http.clone(), pace))
+        })
+        .collect();
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+/// Runs the senders of `plan`.
+pub async fn run(addr: SocketAddr, accounts: &[Account], plan: Plan, stats: Arc<SendStats>) {
     let url = format!("http://{addr}/api/chat/messages");
-    let interval = Duration::from_secs_f64(count as f64 / rate);
-    let mut tasks = Vec::with_capacity(count);
-    for n in 0..count {
-        let (http, url, stats) = (http.clone(), url.clone(), stats.clone());
+    paced(&plan, |n, http, mut pace| {
+        let (url, stats) = (url.clone(), stats.clone());
         let (token, run, pad) = (
             accounts[n % accounts.len()].token.clone(),
-            run.to_owned(),
-            pad.to_owned(),
+            plan.run.clone(),
+            plan.pad.clone(),
         );
-        let offset = interval.mul_f64(n as f64 / count as f64);
-        tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval_at(TokioInstant::now() + offset, interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            for seq in 0u64.. {
-                tokio::select! {
-                    () = tokio::time::sleep_until(deadline) => return,
-                    _ = tick.tick() => {}
-                }
+        async move {
+            while let Some(seq) = pace.next().await {
                 let body = json!({"content": content(&run, &pad), "client_id": format!("{run}-h{n}-{seq}")});
                 stats.sent.fetch_add(1, Ordering::Relaxed);
                 let started = Instant::now();
@@ -91,9 +133,7 @@ pub async fn run(addr: SocketAddr, accounts: &[Account], plan: Plan, stats: Arc<
                     }
                 }
             }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
+        }
+    })
+    .await;
 }

@@ -70,3 +70,12 @@ pub fn stamp_in(content: &str, run: &str) -> Option<u64> {
 pub fn content(run: &str, pad: &str) -> String {
     format!("bench {run} {} {pad}", now_us())
 }
+
+/// A delivery ratio: `got / expected`, 1 when nothing was expected.
+pub fn ratio(got: u64, expected: u64) -> f64 {
+    if expected == 0 {
+        1.0
+    } else {
+        got as f64 / expected as f64
+    }
+}
