@@ -3,9 +3,13 @@
 # tests, the web client's audit, lint, type check and unit tests, the browser
 # end-to-end tests against the release binary (which embeds the web UI), the
 # tests behind a real nginx, and the Autobahn WebSocket conformance suite. Installs what it needs when it is missing: Debian's
-# chromium and nginx, and CJK/emoji fonts for the screenshots.
+# chromium, nginx and postgresql, and CJK/emoji fonts for the screenshots.
+# Starts a throw-away PostgreSQL cluster (scripts/postgres.sh) for the
+# cluster-mode tests, which find it in HEARTH_TEST_PG, and removes it on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/postgres.sh
+source scripts/postgres.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -41,6 +45,10 @@ command -v cargo >/dev/null || { echo "cargo (Rust toolchain) is required" >&2; 
 command -v npm >/dev/null || { echo "Node.js 20 and npm are required" >&2; exit 1; }
 install_packages
 
+step "PostgreSQL for the cluster-mode tests (scripts/postgres.sh)"
+trap pg_stop EXIT
+pg_start
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -59,6 +67,13 @@ cargo build --release --locked
 
 step "Rust unit and integration tests"
 cargo test --release --locked
+
+# The API suite again on the cluster store, each server on a fresh database
+# of the throw-away PostgreSQL. Skipped there: what only SQLite has (disk
+# faults of its file, upgrading its old files, the admin CLI on the data dir).
+step "the API suite on the cluster store (PostgreSQL)"
+HEARTH_TEST_STORE=postgres cargo test --release --locked --test api -- \
+  --skip faults:: --skip upgrade:: --skip rooms::the_admin_cli_manages_rooms_beside_a_running_server
 
 step "browser end-to-end tests (Chromium)"
 (cd web && HEARTH_BIN="$PWD/../target/release/hearth" npm run e2e)

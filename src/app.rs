@@ -10,6 +10,8 @@ use crate::rooms::RoomService;
 use crate::server::ServeOptions;
 use crate::state::AppState;
 use crate::store::DataDirLock;
+use crate::store::postgres::PgStore;
+use crate::store::sqlite::SqliteStore;
 use crate::store::{Change, DB_FILE, Store, open_db};
 use crate::telemetry::{self, Stats};
 use anyhow::Context;
@@ -36,6 +38,8 @@ pub struct Application {
     /// The port asked for, when it was taken and another one is used.
     busy_port: Option<u16>,
     lock: DataDirLock,
+    /// This node's name in a cluster.
+    node: Option<String>,
 }
 
 impl Application {
@@ -44,24 +48,10 @@ impl Application {
         let lock = DataDirLock::acquire(&config.data_dir)?;
         let max_connections = connection_cap(&config);
         let metrics = telemetry::metrics_handle();
-        let db_path = config.data_dir.join(DB_FILE);
-        let path = db_path.clone();
-        let db = tokio::task::spawn_blocking(move || open_db(&path))
-            .await?
-            .with_context(|| format!("cannot open the database {}", db_path.display()))?;
-        let secret = config
-            .jwt_secret
-            .clone()
-            .unwrap_or_else(|| db.jwt_secret.clone());
-        let hub = Hub::new(db.head_seq, config.ws.broadcast_buffer);
-        let publisher = hub.clone();
-        let store = Store::start(
-            db,
-            &db_path,
-            Box::new(move |c: &[Change]| publisher.publish(c)),
-        )?;
+        let (store, hub, stored_secret) = open_store(&config).await?;
+        let secret = config.jwt_secret.clone().unwrap_or(stored_secret);
         // Before the first request: the routing index must know every room.
-        hub.routes().load(store.reader().memberships().await?);
+        hub.routes().load(store.memberships().await?);
 
         let (listener, busy_port) = listen(&config)?;
         let addr = listener.local_addr()?;
@@ -95,12 +85,24 @@ impl Application {
         });
         // Before the first request: a restart must not accept revoked tokens.
         state.auth.refresh_revocations().await?;
+        // A restarted cluster node first clears the presence it left behind.
+        let node = match state.store.cluster() {
+            Some(pg) => {
+                let node = crate::cluster::node_id(&state.config.data_dir)
+                    .context("cannot keep this node's name in the data directory")?;
+                pg.presence_publish(&node, &[], state.config.presence_ttl, true)
+                    .await?;
+                Some(node)
+            }
+            None => None,
+        };
         Ok(Self {
             state,
             listener,
             addr,
             busy_port,
             lock,
+            node,
         })
     }
 
@@ -132,10 +134,13 @@ impl Application {
             state,
             listener,
             lock,
+            node,
             ..
         } = self;
         let shutdown = state.shutdown.clone();
         tokio::spawn(state.hub.clone().run_presence(shutdown.clone()));
+        let presence =
+            node.map(|node| tokio::spawn(crate::cluster::run_presence(state.clone(), node)));
         tokio::spawn(housekeeping(state.clone()));
         tokio::spawn(watch_revocations(state.clone()));
 
@@ -160,6 +165,10 @@ impl Application {
         {
             tracing::warn!("some WebSocket sessions did not close in time");
         }
+        if let Some(presence) = presence {
+            // It takes this node's users offline in the cluster first.
+            let _ = tokio::time::timeout(Duration::from_secs(2), presence).await;
+        }
         if !state.store.close(STORE_CLOSE).await {
             tracing::warn!("the database writer did not stop in time");
         }
@@ -167,6 +176,38 @@ impl Application {
         tracing::info!("Hearth stopped");
         Ok(())
     }
+}
+
+/// Opens the store the configuration names, with the hub its publisher
+/// feeds, and the token secret kept in the database.
+async fn open_store(config: &Config) -> anyhow::Result<(Store, Arc<Hub>, Vec<u8>)> {
+    let buffer = config.ws.broadcast_buffer;
+    if let Some(url) = &config.database {
+        let pg = PgStore::connect(url)
+            .await
+            .context("cannot use the cluster database (--database)")?;
+        let hub = Hub::new(pg.head_seq_at_start(), buffer);
+        let publisher = hub.clone();
+        pg.start(Box::new(move |c: &[Change]| publisher.publish(c)));
+        let secret = pg.jwt_secret().to_vec();
+        tracing::info!("running as a cluster node on PostgreSQL");
+        return Ok((Store::postgres(pg), hub, secret));
+    }
+    let db_path = config.data_dir.join(DB_FILE);
+    let path = db_path.clone();
+    let db = tokio::task::spawn_blocking(move || open_db(&path))
+        .await?
+        .with_context(|| format!("cannot open the database {}", db_path.display()))?;
+    let secret = db.jwt_secret.clone();
+    let epoch = db.epoch.clone();
+    let hub = Hub::new(db.head_seq, buffer);
+    let publisher = hub.clone();
+    let sqlite = SqliteStore::start(
+        db,
+        &db_path,
+        Box::new(move |c: &[Change]| publisher.publish(c)),
+    )?;
+    Ok((Store::sqlite(sqlite, &epoch), hub, secret))
 }
 
 /// The connection cap: `--max-connections`, else what the open-file limit

@@ -69,6 +69,17 @@ pub enum Command {
         #[command(flatten)]
         data: DataDirArg,
     },
+    /// Copy this data directory's team (accounts, rooms, members, messages,
+    /// read positions, the epoch and the signing secret) into an empty
+    /// PostgreSQL database, to run it as a cluster. Stop the server first.
+    Migrate {
+        /// The PostgreSQL database (`postgres://user:password@host:port/db`).
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// The data directory.
+        #[command(flatten)]
+        data: DataDirArg,
+    },
     /// Exit 0 when the local server answers /healthz (for container health checks).
     Healthcheck {
         /// Server to check [default: port of HEARTH_BIND (or 3001) on 127.0.0.1].
@@ -169,6 +180,24 @@ pub struct ServeArgs {
     /// Where the database lives [default: the platform data directory, e.g. ~/.local/share/hearth].
     #[arg(long, env = "HEARTH_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// Run as a node of a cluster on this PostgreSQL database
+    /// (`postgres://user:password@host:port/db`); every node given the same
+    /// URL serves the same team. Without it the team lives in a SQLite file
+    /// in the data directory.
+    #[arg(long, env = "HEARTH_DATABASE_URL", value_name = "URL")]
+    pub database: Option<String>,
+
+    /// How long a cluster node's users stay online after it stops renewing
+    /// them (a node that dies); nodes renew every third of it.
+    #[arg(
+        long,
+        env = "HEARTH_PRESENCE_TTL",
+        default_value = "15s",
+        value_name = "DURATION",
+        hide = true
+    )]
+    pub presence_ttl: String,
 
     /// Do not open a browser at start.
     #[arg(long, env = "HEARTH_NO_OPEN", value_parser = BoolishValueParser::new())]

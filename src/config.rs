@@ -90,6 +90,10 @@ pub struct Config {
     pub limits: LimitSettings,
     /// Bearer token for /metrics.
     pub metrics_token: Option<String>,
+    /// The cluster database (none: SQLite in the data dir).
+    pub database: Option<String>,
+    /// How long a dead node's users stay online in a cluster.
+    pub presence_ttl: Duration,
 }
 
 impl Config {
@@ -171,6 +175,17 @@ impl Config {
             jwt_secret,
             limits,
             metrics_token: args.metrics_token.filter(|t| !t.is_empty()),
+            database: match args.database.filter(|d| !d.is_empty()) {
+                Some(url)
+                    if !url.starts_with("postgres://") && !url.starts_with("postgresql://") =>
+                {
+                    return Err(ConfigError(
+                        "--database must be a postgres:// URL (without it, Hearth uses SQLite in the data directory)".into(),
+                    ));
+                }
+                other => other,
+            },
+            presence_ttl: duration(&args.presence_ttl, "presence-ttl")?,
         })
     }
 }

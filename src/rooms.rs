@@ -40,7 +40,6 @@ impl RoomService {
     ) -> StoreResult<RoomFacts> {
         let facts = self
             .store
-            .reader()
             .room_facts(room_id, user.id)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -50,13 +49,13 @@ impl RoomService {
 
     /// The rooms the user is in and the open rooms they may join.
     pub async fn list(&self, user: &AuthUser, archived: bool) -> StoreResult<Vec<RoomView>> {
-        self.store.reader().rooms_for(user.id, archived).await
+        self.store.rooms_for(user.id, archived).await
     }
 
     /// One room as the user sees it.
     pub async fn get(&self, user: &AuthUser, room_id: i64) -> StoreResult<RoomView> {
         self.check(user, room_id, Action::See).await?;
-        self.store.reader().room_view(room_id, user.id).await
+        self.store.room_view(room_id, user.id).await
     }
 
     /// A page of a room's history.
@@ -68,13 +67,13 @@ impl RoomService {
         limit: usize,
     ) -> StoreResult<Page> {
         self.check(user, room_id, Action::See).await?;
-        self.store.reader().history(room_id, before, limit).await
+        self.store.history(room_id, before, limit).await
     }
 
     /// A room's members.
     pub async fn members(&self, user: &AuthUser, room_id: i64) -> StoreResult<Vec<UserRef>> {
         self.check(user, room_id, Action::See).await?;
-        self.store.reader().members(room_id).await
+        self.store.members(room_id).await
     }
 
     /// Up to `limit` stream events after `after` for the user.
@@ -84,7 +83,7 @@ impl RoomService {
         after: i64,
         limit: usize,
     ) -> StoreResult<StreamPage> {
-        self.store.reader().stream(user.id, after, limit).await
+        self.store.stream(user.id, after, limit).await
     }
 
     /// Who may create rooms: every account today. The one place a server
@@ -111,7 +110,7 @@ impl RoomService {
             member_ids,
         };
         let room = self.room_of(self.store.room(op).await?)?;
-        self.store.reader().room_view(room, user.id).await
+        self.store.room_view(room, user.id).await
     }
 
     /// The direct room of the caller and `user_ids`; true when created now.
@@ -125,10 +124,9 @@ impl RoomService {
             user_ids,
         };
         match self.store.room(op).await? {
-            RoomDone::Direct(room, created) => Ok((
-                self.store.reader().room_view(room.id, user.id).await?,
-                created,
-            )),
+            RoomDone::Direct(room, created) => {
+                Ok((self.store.room_view(room.id, user.id).await?, created))
+            }
             _ => Err(StoreError::Task(
                 "unexpected answer to a direct room".into(),
             )),
@@ -160,7 +158,7 @@ impl RoomService {
             user: me(user),
         };
         let room = self.room_of(self.store.room(op).await?)?;
-        self.store.reader().room_view(room, user.id).await
+        self.store.room_view(room, user.id).await
     }
 
     /// Removes `target` (the caller themselves: leaving).
@@ -188,7 +186,7 @@ impl RoomService {
             topic,
         };
         let room = self.room_of(self.store.room(op).await?)?;
-        self.store.reader().room_view(room, user.id).await
+        self.store.room_view(room, user.id).await
     }
 
     /// Archives or unarchives a room (admins).
@@ -204,7 +202,7 @@ impl RoomService {
             archived,
         };
         let room = self.room_of(self.store.room(op).await?)?;
-        self.store.reader().room_view(room, user.id).await
+        self.store.room_view(room, user.id).await
     }
 
     /// Moves the user's read position in a room forward.

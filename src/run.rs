@@ -28,6 +28,9 @@ pub fn main() -> ExitCode {
         Some(Command::Restore { file, data }) => {
             data_dir(data).and_then(|dir| admin::restore(&dir, &file))
         }
+        Some(Command::Migrate { to, data }) => {
+            data_dir(data).and_then(|dir| crate::migrate::migrate(&dir, &to))
+        }
         Some(Command::Healthcheck { addr }) => admin::healthcheck(addr.as_deref()),
     };
     match result {

@@ -98,7 +98,7 @@ async fn logout(state: Arc<AppState>, headers: HeaderMap) -> Result<Response, Ap
 
 async fn me(state: Arc<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let user = state.auth.authenticate_header(authorization(&headers))?;
-    let user = match state.store.reader().user_by_id(user.id).await {
+    let user = match state.store.user_by_id(user.id).await {
         Ok(user) => user,
         Err(crate::store::StoreError::NotFound) => {
             return Err(ApiError::unauthorized("this account no longer exists"));

@@ -117,11 +117,7 @@ async fn history(
     let q: HistoryQuery = extract::query(&query)?;
     let limit = history_limit(q.limit)?;
     charge_read(&state, user.id)?;
-    let page = state
-        .store
-        .reader()
-        .history(LOBBY_ID, q.before, limit)
-        .await?;
+    let page = state.store.history(LOBBY_ID, q.before, limit).await?;
     Ok(
         warp::reply::json(&json!({ "messages": page.messages, "has_more": page.has_more }))
             .into_response(),
@@ -161,7 +157,7 @@ async fn poll(
     // A cursor above the newest message comes from another timeline (a
     // restored backup, a rolled-back database): say so, and hand out the head.
     if after > state.hub.head() {
-        let head = state.store.reader().head_seq().await?;
+        let head = state.store.head_seq().await?;
         if after > head {
             return Ok(warp::reply::json(&json!({
                 "messages": [], "has_more": false, "last_id": head, "reset": true
@@ -169,11 +165,7 @@ async fn poll(
             .into_response());
         }
     }
-    let page = state
-        .store
-        .reader()
-        .after(LOBBY_ID, after, MAX_POLL_BATCH)
-        .await?;
+    let page = state.store.after(LOBBY_ID, after, MAX_POLL_BATCH).await?;
     let last_id = page.messages.last().map_or(after, |m| m.id);
     Ok(warp::reply::json(
         &json!({ "messages": page.messages, "has_more": page.has_more, "last_id": last_id }),

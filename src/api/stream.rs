@@ -57,7 +57,7 @@ async fn stream(
     let q: StreamQuery = extract::query(&query)?;
     charge_read(&state, user.id)?;
     state.hub.presence().polled(user.id, &user.username);
-    let head = state.hub.head().max(state.store.reader().head_seq().await?);
+    let head = state.hub.head().max(state.store.head_seq().await?);
     // Without a cursor: where to start (history comes from the REST API).
     let Some(after) = q.after.map(|a| a.max(0)) else {
         return Ok(json_reply(
@@ -106,7 +106,6 @@ async fn users(
     }
     let found = state
         .store
-        .reader()
         .search_users(q.q.unwrap_or_default().trim().to_owned(), limit)
         .await?;
     Ok(json_reply(&json!({ "users": found }), StatusCode::OK))

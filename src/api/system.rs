@@ -19,9 +19,13 @@ pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .and(with_state(state.clone()))
         .then(|state: Arc<AppState>| async move {
             // Reads answer and the writer can take the lock (and, after a
-            // failed write, grow the file): a locked or full database is 503.
+            // failed write, grow the file): a locked or full database, or an
+            // unreachable PostgreSQL, is 503. `database` names the store.
             match tokio::time::timeout(Duration::from_secs(2), state.store.health()).await {
-                Ok(Ok(())) => warp::reply::json(&json!({ "status": "ok" })).into_response(),
+                Ok(Ok(())) => {
+                    warp::reply::json(&json!({ "status": "ok", "database": state.store.kind() }))
+                        .into_response()
+                }
                 Ok(Err(e)) => ApiError::unavailable(format!("database: {e}")).into_response(),
                 Err(_) => ApiError::unavailable("database did not answer in time").into_response(),
             }

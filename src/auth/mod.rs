@@ -187,7 +187,7 @@ impl AuthService {
                 .map_err(AuthError::RegistrationThrottled)?;
         }
         // A taken name costs no hash (the writer checks again, atomically).
-        if self.store.reader().name_key_taken(username.key()).await? {
+        if self.store.name_key_taken(username.key()).await? {
             return Err(AuthError::UsernameTaken);
         }
         let hash = self.hasher.hash(password.expose().to_owned()).await?;
@@ -227,12 +227,7 @@ impl AuthService {
         // Names that cannot exist and over-long passwords still cost one hash,
         // so timing does not tell them apart from a wrong password.
         let creds = match &name {
-            Some(name) => match self
-                .store
-                .reader()
-                .credentials(name.as_str().to_owned())
-                .await
-            {
+            Some(name) => match self.store.credentials(name.as_str().to_owned()).await {
                 Ok(creds) => creds,
                 Err(e) => {
                     refund(account, address);
@@ -328,7 +323,7 @@ impl AuthService {
     /// (`hearth user reset-password` writes from another process). True when
     /// something new was revoked.
     pub async fn refresh_revocations(&self) -> Result<bool, StoreError> {
-        let reader = self.store.reader();
+        let reader = &self.store;
         let stamps = reader.token_stamps().await?;
         let sessions = reader.revoked_sessions().await?;
         Ok(self.revocations.replace(stamps, sessions))

@@ -25,6 +25,8 @@ struct State {
     connections: HashMap<i64, (String, usize)>,
     /// user id → (name, last poll)
     pollers: HashMap<i64, (String, Instant)>,
+    /// user id → name: online on other nodes of a cluster.
+    remote: HashMap<i64, String>,
     /// The set clients were last told about.
     announced: BTreeSet<OnlineUser>,
     /// The `online` object of `hello` frames, built once per change of the
@@ -38,6 +40,8 @@ struct State {
 pub struct Presence {
     state: Mutex<State>,
     notify: Notify,
+    /// Wakes the cluster task when this node's own set changed.
+    local: Notify,
 }
 
 /// Keeps a user online while alive; dropping it is the disconnect.
@@ -72,6 +76,7 @@ impl Presence {
             entry.1 += 1;
             if entry.1 == 1 {
                 state.hello = None;
+                hub.presence.local.notify_one();
             }
         }
         hub.presence.notify.notify_one();
@@ -89,6 +94,7 @@ impl Presence {
                 if entry.1 == 0 {
                     state.connections.remove(&user_id);
                     state.hello = None;
+                    self.local.notify_one();
                 }
             }
         }
@@ -111,7 +117,39 @@ impl Presence {
         };
         if new {
             self.notify.notify_one();
+            self.local.notify_one();
         }
+    }
+
+    /// Who is online on this node (sockets and recent polls), by id.
+    pub fn local_users(&self) -> Vec<OnlineUser> {
+        let state = self.lock();
+        let mut users: Vec<OnlineUser> = state.local().into_iter().collect();
+        users.sort_by_key(|u| u.id);
+        users
+    }
+
+    /// Replaces the users online on other nodes (a cluster).
+    pub fn set_remote(&self, users: Vec<OnlineUser>) {
+        let remote: HashMap<i64, String> = users.into_iter().map(|u| (u.id, u.username)).collect();
+        let changed = {
+            let mut state = self.lock();
+            let changed = state.remote != remote;
+            if changed {
+                state.remote = remote;
+                state.hello = None;
+            }
+            changed
+        };
+        if changed {
+            self.notify.notify_one();
+        }
+    }
+
+    /// Waits until this node's own set changed (a first socket, a last one
+    /// closing, a new poller).
+    pub async fn local_changed(&self) {
+        self.local.notified().await;
     }
 
     /// Who is online now: the exact count and up to `cap` users.
@@ -192,8 +230,18 @@ impl Presence {
 }
 
 impl State {
-    /// Users with an open connection or a recent poll.
+    /// Users online anywhere: here, or on another node of a cluster.
     fn current(&self) -> BTreeSet<OnlineUser> {
+        let mut users = self.local();
+        users.extend(self.remote.iter().map(|(id, name)| OnlineUser {
+            id: *id,
+            username: name.clone(),
+        }));
+        users
+    }
+
+    /// Users with an open connection or a recent poll on this node.
+    fn local(&self) -> BTreeSet<OnlineUser> {
         let online = |(id, name): (&i64, &String)| OnlineUser {
             id: *id,
             username: name.clone(),

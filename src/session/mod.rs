@@ -399,7 +399,7 @@ async fn beyond_head(state: &AppState, after: i64, hub_head: i64) -> bool {
     if after <= hub_head {
         return false;
     }
-    match state.store.reader().head_seq().await {
+    match state.store.head_seq().await {
         Ok(head) => after > head,
         // Unknown: keep the cursor (a reset needs proof); its catch-up will
         // fail the same way and close the socket for a retry.

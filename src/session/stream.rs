@@ -183,7 +183,7 @@ impl Session {
         &mut self,
         batch: &mut Batch,
     ) -> Result<(usize, bool), crate::store::StoreError> {
-        let reader = self.state.store.reader();
+        let reader = &self.state.store;
         if self.own.is_some() {
             let page = reader
                 .stream(self.user.id, self.last_sent, CATCH_UP_PAGE)

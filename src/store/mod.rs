@@ -1,34 +1,28 @@
-//! SQLite storage: one writer thread with group commit ([`writer`]) and a small
-//! pool of read connections ([`reader`]); nothing here blocks the async runtime.
+//! Storage behind one boundary: the single-file SQLite store (the default)
+//! and the PostgreSQL store that lets several nodes form one team. Both keep
+//! one commit-ordered change stream (`seq`) and hand each node's publisher
+//! its changes in seq order; callers see only [`Store`].
 
+mod dispatch;
+mod hex;
 mod lock;
-mod message_writes;
 mod models;
-pub mod offline;
-mod ops;
-mod reader;
-mod room_reads;
-mod room_rows;
-mod room_writes;
-mod schema;
-mod writer;
-mod writes;
+pub mod postgres;
+pub(crate) mod requests;
+pub mod sqlite;
+pub mod transfer;
 
 pub use lock::{DataDirLock, LOCK_FILE, LockError};
+pub(crate) use models::limit_plus_one;
 pub use models::{
-    Change, ChangeKind, LOBBY_ID, LOBBY_NAME, MemberEvent, Message, Room, RoomEvent, RoomKind,
-    RoomView, Stored, User, UserCredentials, UserRef, now_ms,
+    Change, ChangeKind, LOBBY_ID, LOBBY_NAME, MAX_DIRECT_MEMBERS, MAX_UNREAD, MemberEvent, Message,
+    Page, Room, RoomEvent, RoomKind, RoomView, Stored, StreamPage, User, UserCredentials, UserRef,
+    now_ms,
 };
-pub use reader::{Page, ReadPool};
-pub use room_reads::{MAX_UNREAD, StreamPage};
-pub use room_writes::MAX_DIRECT_MEMBERS;
-pub use schema::{DB_FILE, OpenedDb, open_db};
-pub use writer::{MessageWriter, Publisher, RoomDone, RoomOp, WriterStats};
+pub use requests::{RoomDone, RoomOp};
+pub use sqlite::{DB_FILE, OpenedDb, Publisher, WriterStats, offline, open_db};
 
-use crate::domain::{ClientId, MessageBody, Username};
-use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +45,9 @@ pub enum StoreError {
     /// SQLite failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed (a query, not the connection: see `Unavailable`).
+    #[error("database error: {0}")]
+    Postgres(String),
     /// Schema migration failed.
     #[error("migration failed: {0}")]
     Migration(#[from] rusqlite_migration::Error),
@@ -72,105 +69,52 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The storage handle shared by every request: cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    writer: MessageWriter,
-    reader: Arc<ReadPool>,
+    backend: Arc<Backend>,
     epoch: Arc<str>,
 }
 
+/// The two stores.
+enum Backend {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(Box<postgres::PgStore>),
+}
+
 impl Store {
-    /// Starts the writer thread and read pool on a database opened by [`open_db`].
-    /// `publish` is called on the writer thread, after each commit, with its
-    /// changes in seq order.
-    pub fn start(db: OpenedDb, path: &Path, publish: Publisher) -> StoreResult<Self> {
-        let epoch = Arc::from(db.epoch.as_str());
-        let reader = Arc::new(ReadPool::open(path, 4)?);
-        let writer = MessageWriter::spawn(db.conn, publish)?;
-        Ok(Self {
-            writer,
-            reader,
-            epoch,
-        })
+    /// The single-file store.
+    pub fn sqlite(store: sqlite::SqliteStore, epoch: &str) -> Self {
+        Self {
+            backend: Arc::new(Backend::Sqlite(store)),
+            epoch: Arc::from(epoch),
+        }
     }
 
-    /// The database instance id.
+    /// The cluster store.
+    pub fn postgres(store: postgres::PgStore) -> Self {
+        let epoch = Arc::from(store.epoch());
+        Self {
+            backend: Arc::new(Backend::Postgres(Box::new(store))),
+            epoch,
+        }
+    }
+
+    /// The database instance id (shared by every node of a cluster).
     pub fn epoch(&self) -> &str {
         &self.epoch
     }
 
-    /// Read access.
-    pub fn reader(&self) -> &ReadPool {
-        &self.reader
+    /// `sqlite` or `postgres`, for `/healthz` and logs.
+    pub fn kind(&self) -> &'static str {
+        match &*self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
     }
 
-    /// Writer counters (transactions, operations, largest batch).
-    pub fn writer_stats(&self) -> &WriterStats {
-        self.writer.stats()
-    }
-
-    /// Stores a message in a room the sender may post to (or finds the
-    /// earlier one with the same client id); returns after the commit.
-    pub async fn insert_message(
-        &self,
-        room_id: i64,
-        sender: UserRef,
-        body: MessageBody,
-        client_id: ClientId,
-    ) -> StoreResult<Stored> {
-        self.writer
-            .insert_message(room_id, sender, body, client_id)
-            .await
-    }
-
-    /// Changes a room, a membership or a read position; returns after the commit.
-    pub async fn room(&self, op: RoomOp) -> StoreResult<RoomDone> {
-        self.writer.room(op).await
-    }
-
-    /// Creates an account; `Conflict` if the name is taken in any letter case.
-    /// The first account created becomes an admin.
-    pub async fn create_user(
-        &self,
-        username: &Username,
-        password_hash: String,
-    ) -> StoreResult<User> {
-        self.writer
-            .create_user(username.clone(), password_hash)
-            .await
-    }
-
-    /// Records a signed-out session until `expires_at` (Unix seconds).
-    pub async fn revoke_session(
-        &self,
-        sid: String,
-        user_id: i64,
-        expires_at: u64,
-    ) -> StoreResult<()> {
-        self.writer.revoke_session(sid, user_id, expires_at).await
-    }
-
-    /// Whether the database answers reads and can commit writes now.
-    pub async fn health(&self) -> StoreResult<()> {
-        self.reader.ping().await?;
-        self.writer.probe().await
-    }
-
-    /// Publishes what other processes (the admin CLI) committed.
-    pub async fn sync(&self) {
-        self.writer.sync().await;
-    }
-
-    /// Test hook: caps the database file at `pages` pages to simulate a full
-    /// disk (`PRAGMA max_page_count`); returns the cap in force.
-    #[doc(hidden)]
-    pub async fn set_page_limit(&self, pages: i64) -> StoreResult<i64> {
-        self.writer.set_page_limit(pages).await
-    }
-
-    /// Closes the read connections, commits what is queued, checkpoints the
-    /// WAL into the database file and stops the writer, waiting at most
-    /// `timeout`. False when the writer did not finish in time.
-    pub async fn close(&self, timeout: Duration) -> bool {
-        self.reader.close();
-        self.writer.close(timeout).await
+    /// The cluster store, when this node runs on one.
+    pub fn cluster(&self) -> Option<&postgres::PgStore> {
+        match &*self.backend {
+            Backend::Postgres(pg) => Some(pg),
+            Backend::Sqlite(_) => None,
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Rows as the rest of the program sees them.
 
-use crate::domain::access;
+use super::StoreError;
+use crate::domain::access::{self, Denied};
 use serde::Serialize;
 
 /// The lobby's room id: every account is a member and nobody leaves.
@@ -244,4 +245,73 @@ pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A page of messages and whether more lie beyond it.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Messages in ascending id order.
+    pub messages: Vec<Message>,
+    /// More messages exist past this page (older for history, newer for polling).
+    pub has_more: bool,
+}
+
+/// A page of the change stream.
+#[derive(Debug, Clone)]
+pub struct StreamPage {
+    /// Changes in seq order.
+    pub changes: Vec<Change>,
+    /// More changes lie beyond this page.
+    pub has_more: bool,
+}
+
+/// Unread counts stop here ("999+" in a badge).
+pub const MAX_UNREAD: i64 = 999;
+
+/// Most members of a direct message.
+pub const MAX_DIRECT_MEMBERS: usize = 9;
+
+/// `limit` + 1 as SQL wants it: one row more tells whether more lie beyond.
+pub(crate) fn limit_plus_one(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1
+}
+
+impl From<Denied> for StoreError {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::Hidden => StoreError::NotFound,
+            Denied::Archived => StoreError::Archived,
+            Denied::Forbidden(why) => StoreError::Forbidden(why),
+        }
+    }
+}
+
+/// The kind of an `events` row, as both stores store it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EventKind {
+    /// `message`.
+    Message,
+    /// `member_added` / `member_removed`.
+    Member(MemberEvent),
+    /// `read`.
+    Read,
+    /// `room_created`, `room_updated`, `room_archived`, `room_unarchived`.
+    Room(RoomEvent),
+}
+
+impl EventKind {
+    /// The kind stored as `s` (unknown values read as a room update: the
+    /// client then just reloads the room).
+    pub(crate) fn from_db(s: &str) -> Self {
+        match s {
+            "message" => Self::Message,
+            "member_added" => Self::Member(MemberEvent::Added),
+            "member_removed" => Self::Member(MemberEvent::Removed),
+            "read" => Self::Read,
+            "room_created" => Self::Room(RoomEvent::Created),
+            "room_archived" => Self::Room(RoomEvent::Archived),
+            "room_unarchived" => Self::Room(RoomEvent::Unarchived),
+            _ => Self::Room(RoomEvent::Updated),
+        }
+    }
 }

@@ -58,6 +58,10 @@ pub async fn spawn_in(dir: Arc<TempDir>, extra: &[&str]) -> TestApp {
         "--log",
         "warn",
     ];
+    let database = cluster_database(dir.path()).await;
+    if let Some(url) = &database {
+        argv.extend_from_slice(&["--database", url]);
+    }
     argv.extend_from_slice(extra);
     let config = Config::from_args(parse_args(&argv)).expect("valid config");
     let app = Application::build(config).await.expect("server starts");
@@ -74,6 +78,42 @@ pub async fn spawn_in(dir: Arc<TempDir>, extra: &[&str]) -> TestApp {
         stop,
         handle,
     }
+}
+
+/// With `HEARTH_TEST_STORE=postgres`, the suite runs on the cluster store:
+/// each data dir gets its own fresh database on the throw-away PostgreSQL
+/// at `HEARTH_TEST_PG` (scripts/postgres.sh), kept across restarts of the
+/// same dir. `None`: SQLite, as by default.
+pub async fn cluster_database(dir: &std::path::Path) -> Option<String> {
+    if std::env::var("HEARTH_TEST_STORE").ok()? != "postgres" {
+        return None;
+    }
+    let admin = std::env::var("HEARTH_TEST_PG")
+        .expect("HEARTH_TEST_STORE=postgres needs HEARTH_TEST_PG (see scripts/postgres.sh)");
+    Some(fresh_database(&admin, dir).await)
+}
+
+/// A database of its own for `dir` (created on first use) on the cluster at `admin`.
+pub async fn fresh_database(admin: &str, dir: &std::path::Path) -> String {
+    let marker = dir.join("test-database");
+    let name = match std::fs::read_to_string(&marker) {
+        Ok(name) => name,
+        Err(_) => {
+            let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let (client, connection) = tokio_postgres::connect(admin, tokio_postgres::NoTls)
+                .await
+                .expect("connect to the test PostgreSQL");
+            tokio::spawn(connection);
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create a test database");
+            std::fs::write(&marker, &name).expect("write the marker");
+            name
+        }
+    };
+    let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
+    format!("{base}/{name}")
 }
 
 fn parse_args(argv: &[&str]) -> ServeArgs {

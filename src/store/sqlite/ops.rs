@@ -2,106 +2,15 @@
 //! transaction: messages, accounts, sessions, rooms.
 
 use super::message_writes;
-use super::models::{Change, Room, RoomKind, Stored, User, UserRef, now_ms};
 use super::room_reads;
 use super::room_writes::{self, Tx};
 use super::writes;
-use super::{StoreError, StoreResult};
-use crate::domain::{ClientId, MessageBody, RoomName, Topic, Username};
+use crate::domain::{ClientId, MessageBody, Username};
+use crate::store::models::{Change, Stored, User, UserRef, now_ms};
+use crate::store::{RoomDone, RoomOp};
+use crate::store::{StoreError, StoreResult};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
-
-/// A change to rooms, memberships or read positions (see `room_writes`).
-#[derive(Debug)]
-pub enum RoomOp {
-    /// Create an open or closed room.
-    Create {
-        /// Who creates it (a member).
-        creator: UserRef,
-        /// Its name.
-        name: RoomName,
-        /// Open or closed.
-        kind: RoomKind,
-        /// Its topic.
-        topic: Topic,
-        /// Further members.
-        member_ids: Vec<i64>,
-    },
-    /// Get or create the direct room of the creator and these users.
-    Direct {
-        /// Who asks (a member).
-        creator: UserRef,
-        /// The others.
-        user_ids: Vec<i64>,
-    },
-    /// Add members.
-    AddMembers {
-        /// The room.
-        room_id: i64,
-        /// Who adds them.
-        actor: UserRef,
-        /// Whom.
-        user_ids: Vec<i64>,
-    },
-    /// Join an open room.
-    Join {
-        /// The room.
-        room_id: i64,
-        /// Who joins.
-        user: UserRef,
-    },
-    /// Leave, or remove someone else.
-    Remove {
-        /// The room.
-        room_id: i64,
-        /// Who does it.
-        actor: UserRef,
-        /// Who goes.
-        target: i64,
-    },
-    /// Rename or set the topic.
-    Update {
-        /// The room.
-        room_id: i64,
-        /// Who does it.
-        actor: UserRef,
-        /// New name.
-        name: Option<RoomName>,
-        /// New topic.
-        topic: Option<Topic>,
-    },
-    /// Archive or unarchive.
-    Archive {
-        /// The room.
-        room_id: i64,
-        /// Who does it (an admin).
-        actor: UserRef,
-        /// Archive (true) or unarchive.
-        archived: bool,
-    },
-    /// Move a read position forward.
-    Read {
-        /// The room.
-        room_id: i64,
-        /// The reader.
-        user: UserRef,
-        /// How far they have read.
-        last_read_id: i64,
-    },
-}
-
-/// What a [`RoomOp`] produced.
-#[derive(Debug)]
-pub enum RoomDone {
-    /// The room after the change.
-    Room(Room),
-    /// A direct room and whether it was created now.
-    Direct(Room, bool),
-    /// The members actually added.
-    Added(Vec<UserRef>),
-    /// Nothing to return.
-    Done,
-}
 
 pub(super) enum Op {
     InsertMessage {

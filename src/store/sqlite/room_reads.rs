@@ -2,27 +2,16 @@
 //! caller with [`crate::domain::access::decide`] on [`ReadPool::room_facts`];
 //! the stream query itself only returns what the user was entitled to.
 
-use super::StoreResult;
-use super::models::{
-    Change, ChangeKind, LOBBY_ID, MemberEvent, Message, Room, RoomEvent, RoomView, UserRef,
-};
-use super::reader::{Page, ReadPool, limit_plus_one};
+use super::reader::ReadPool;
 use super::room_rows::{self, current_members, load_room, room_from_row};
 use crate::domain::access::RoomFacts;
+use crate::store::StoreResult;
+use crate::store::models::{
+    Change, ChangeKind, LOBBY_ID, MemberEvent, Message, Room, RoomEvent, RoomView, UserRef,
+};
+use crate::store::{MAX_UNREAD, Page, StreamPage, limit_plus_one};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::HashMap;
-
-/// Unread counts stop here ("999+" in a badge).
-pub const MAX_UNREAD: i64 = 999;
-
-/// A page of the change stream.
-#[derive(Debug, Clone)]
-pub struct StreamPage {
-    /// Changes in seq order.
-    pub changes: Vec<Change>,
-    /// More changes lie beyond this page.
-    pub has_more: bool,
-}
 
 /// The message columns every message query selects, in order.
 const MESSAGE_COLUMNS: &str =
@@ -142,7 +131,7 @@ impl ReadPool {
             rooms
                 .into_iter()
                 .map(|mut room| {
-                    if room.kind == super::models::RoomKind::Direct {
+                    if room.kind == crate::store::models::RoomKind::Direct {
                         room.members = Some(current_members(c, room.id)?);
                     }
                     view(c, room, user_id)

@@ -3,11 +3,11 @@
 //! they record reach a running server's clients at its next write or sync
 //! (at most a couple of seconds later), in seq order.
 
-use super::models::{Room, RoomKind, User, UserRef, now_ms};
 use super::room_writes::{self, Tx};
 use super::writes;
-use super::{StoreError, StoreResult};
 use crate::domain::{RoomName, Topic, Username};
+use crate::store::models::{Room, RoomKind, User, UserRef, now_ms};
+use crate::store::{StoreError, StoreResult};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 fn write<T>(

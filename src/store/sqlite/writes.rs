@@ -1,9 +1,9 @@
 //! The SQL of account and session writes and of the health probe, run by the
 //! writer thread inside its transaction (rooms and messages: `room_writes`).
 
-use super::models::User;
-use super::{StoreError, StoreResult};
 use crate::domain::Username;
+use crate::store::models::User;
+use crate::store::{StoreError, StoreResult};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Creates an account unless its name, or one that looks the same, is taken.

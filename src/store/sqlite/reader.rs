@@ -2,23 +2,14 @@
 //! taken from a small pool, so reads never block the async threads and never
 //! wait for the writer (WAL).
 
-use super::models::{Message, User, UserCredentials};
 use super::schema::BUSY_TIMEOUT;
-use super::{StoreError, StoreResult};
+use crate::store::models::{User, UserCredentials};
+use crate::store::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tokio::sync::Semaphore;
-
-/// A page of messages and whether more lie beyond it.
-#[derive(Debug, Clone)]
-pub struct Page {
-    /// Messages in ascending id order.
-    pub messages: Vec<Message>,
-    /// More messages exist past this page (older for history, newer for polling).
-    pub has_more: bool,
-}
 
 /// A fixed-size pool of read-only connections.
 pub struct ReadPool {
@@ -145,7 +136,7 @@ impl ReadPool {
 
     /// Session ids signed out whose tokens have not expired yet.
     pub async fn revoked_sessions(&self) -> StoreResult<HashSet<String>> {
-        let now = super::models::now_ms() / 1000;
+        let now = crate::store::models::now_ms() / 1000;
         self.with(move |c| {
             c.prepare_cached("SELECT sid FROM revoked_sessions WHERE expires_at >= ?1")?
                 .query_map([now], |r| r.get(0))?
@@ -159,10 +150,6 @@ impl ReadPool {
         self.with(|c| c.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0)))
             .await
     }
-}
-
-pub(super) fn limit_plus_one(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1
 }
 
 fn open_reader(path: &Path) -> StoreResult<Connection> {

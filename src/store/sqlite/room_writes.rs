@@ -4,33 +4,21 @@
 //! Access is decided by [`crate::domain::access::decide`], the same rule the
 //! read paths use, on facts read inside the same transaction.
 
-use super::models::{
+use super::room_rows::{is_member, load_room, room_facts, room_name, users};
+use crate::domain::access::{self, Action, RoomFacts};
+use crate::domain::{RoomName, Topic};
+use crate::store::models::{
     Change, ChangeKind, LOBBY_ID, MemberEvent, Room, RoomEvent, RoomKind, UserRef,
 };
-use super::room_rows::{is_member, load_room, room_facts, room_name, users};
-use super::{StoreError, StoreResult};
-use crate::domain::access::{self, Action, Denied, RoomFacts};
-use crate::domain::{RoomName, Topic};
+use crate::store::requests::direct_key;
+use crate::store::{StoreError, StoreResult};
 use rusqlite::{Connection, OptionalExtension, params};
-
-/// Most members of a direct message.
-pub const MAX_DIRECT_MEMBERS: usize = 9;
 
 /// A write's context: the connection, the commit time and the events so far.
 pub(super) struct Tx<'a> {
     pub conn: &'a Connection,
     pub now: i64,
     pub changes: &'a mut Vec<Change>,
-}
-
-impl From<Denied> for StoreError {
-    fn from(d: Denied) -> Self {
-        match d {
-            Denied::Hidden => StoreError::NotFound,
-            Denied::Archived => StoreError::Archived,
-            Denied::Forbidden(why) => StoreError::Forbidden(why),
-        }
-    }
 }
 
 impl Tx<'_> {
@@ -207,16 +195,8 @@ pub(super) fn direct_room(
     creator: &UserRef,
     user_ids: &[i64],
 ) -> StoreResult<(Room, bool)> {
-    let mut ids: Vec<i64> = user_ids.iter().copied().chain([creator.id]).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    if !(2..=MAX_DIRECT_MEMBERS).contains(&ids.len()) {
-        return Err(StoreError::Invalid(
-            "a direct message has 2 to 9 people, you included",
-        ));
-    }
+    let (ids, key) = direct_key(creator, user_ids)?;
     let members = users(tx.conn, &ids)?;
-    let key = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let existing: Option<i64> = tx
         .conn
         .prepare_cached("SELECT id FROM rooms WHERE direct_key = ?1")?

@@ -8,13 +8,13 @@
 //! one by one); anything else (busy, disk full, I/O) fails the whole batch at
 //! once, nothing acked, and marks the writer unhealthy until a write succeeds.
 
-use super::models::{Change, Stored, User, UserRef};
 use super::ops::{Op, Outcome, apply_all, reply_err};
-pub use super::ops::{RoomDone, RoomOp};
 use super::room_reads;
 use super::writes;
-use super::{StoreError, StoreResult};
 use crate::domain::{ClientId, MessageBody, Username};
+use crate::store::models::{Change, Stored, User, UserRef};
+use crate::store::{RoomDone, RoomOp};
+use crate::store::{StoreError, StoreResult};
 use crate::telemetry::names;
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use std::sync::Arc;
@@ -396,7 +396,7 @@ impl Worker {
         if !changes.is_empty() {
             let messages = changes
                 .iter()
-                .filter(|c| matches!(c.kind, super::models::ChangeKind::Message(_)))
+                .filter(|c| matches!(c.kind, crate::store::models::ChangeKind::Message(_)))
                 .count();
             metrics::counter!(names::MESSAGES_STORED).increment(messages as u64);
             (self.publish)(changes);

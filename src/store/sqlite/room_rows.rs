@@ -1,9 +1,9 @@
 //! Reading rooms, members and accounts inside a transaction or a read: the
 //! lookups both the writes (`room_writes`) and the reads (`room_reads`) use.
 
-use super::models::{LOBBY_ID, Room, RoomKind, UserRef};
-use super::{StoreError, StoreResult};
 use crate::domain::access::RoomFacts;
+use crate::store::models::{LOBBY_ID, Room, RoomKind, UserRef};
+use crate::store::{StoreError, StoreResult};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// The facts about `room_id` for `user_id`, or `None` for no such room.

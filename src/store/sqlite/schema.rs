@@ -1,6 +1,7 @@
 //! Opening the database: pragmas, migrations and the `meta` values.
 
-use super::{StoreError, StoreResult};
+use crate::store::hex::{decode_hex, encode_hex};
+use crate::store::{StoreError, StoreResult};
 use include_dir::{Dir, include_dir};
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::Migrations;
@@ -11,7 +12,7 @@ use std::time::Duration;
 /// File name of the database inside the data dir.
 pub const DB_FILE: &str = "hearth.db";
 
-static MIGRATIONS_DIR: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/migrations");
+static MIGRATIONS_DIR: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/migrations/sqlite");
 
 static MIGRATIONS: LazyLock<Result<Migrations<'static>, rusqlite_migration::Error>> =
     LazyLock::new(|| Migrations::from_directory(&MIGRATIONS_DIR));
@@ -66,7 +67,7 @@ pub fn open_db(path: &Path) -> StoreResult<OpenedDb> {
     fill_name_keys(&conn)?;
     conn.execute(
         "DELETE FROM revoked_sessions WHERE expires_at < ?1",
-        [super::models::now_ms() / 1000],
+        [crate::store::models::now_ms() / 1000],
     )?;
 
     let epoch: String = conn.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| {
@@ -117,20 +118,6 @@ fn jwt_secret(conn: &Connection) -> StoreResult<Vec<u8>> {
         params![encode_hex(&secret)],
     )?;
     Ok(secret.to_vec())
-}
-
-fn encode_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|p| u8::from_str_radix(p, 16).ok()))
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,12 +1,12 @@
 //! Storing a message: the access rule, its event (its id is the event's
 //! seq) and idempotency by client id, inside the writer's transaction.
 
-use super::models::{Change, ChangeKind, LOBBY_ID, LOBBY_NAME, Message, Stored, UserRef};
 use super::room_rows::room_name;
 use super::room_writes::Tx;
-use super::{StoreError, StoreResult};
 use crate::domain::access::Action;
 use crate::domain::{ClientId, MessageBody};
+use crate::store::models::{Change, ChangeKind, LOBBY_ID, LOBBY_NAME, Message, Stored, UserRef};
+use crate::store::{StoreError, StoreResult};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Stores a message in a room the sender may post to, or finds the earlier

@@ -1,0 +1,279 @@
+//! The cluster store: PostgreSQL, shared by every node of a team. Writes
+//! take the stream lock ([`tx`]) so seqs follow commit order; each node's
+//! publisher ([`listener`]) wakes on `LISTEN hearth_events` (or its own
+//! commits, or a slow timer) and reads the events after the last seq it
+//! published, so every node hands the hub every change once, in order.
+
+mod changes;
+mod conn;
+mod import;
+mod listener;
+mod presence;
+mod reads;
+mod room_writes;
+mod rows;
+mod schema;
+mod tx;
+mod writes;
+
+pub use import::Import;
+pub use listener::LISTENER_NAME;
+
+use super::{
+    Publisher, RoomDone, RoomOp, StoreError, StoreResult, Stored, User, UserRef, WriterStats,
+};
+use crate::domain::{ClientId, MessageBody, Username};
+use conn::Conn;
+use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, watch};
+use tokio_postgres::NoTls;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Connections each node keeps to the database.
+const POOL_SIZE: usize = 16;
+/// A request not answered in this time fails (it may still commit later: a
+/// retry with the same client id then finds it, never duplicates it).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The PostgreSQL store of one node.
+pub struct PgStore {
+    pool: Pool,
+    config: tokio_postgres::Config,
+    epoch: String,
+    secret: Vec<u8>,
+    head_seq: i64,
+    stats: Arc<WriterStats>,
+    /// Wakes this node's publisher after its own commits.
+    wake: Arc<Notify>,
+    /// Wakes the cluster presence task when another node's set changed.
+    presence_wake: Arc<Notify>,
+    /// The newest seq this node's publisher has handed to the hub.
+    published: Arc<watch::Sender<i64>>,
+    stop: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl PgStore {
+    /// Connects to `url`, brings the schema up to date and reads the shared
+    /// values. Nothing is published until [`PgStore::start`].
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Task(format!("not a PostgreSQL URL: {e}")))?;
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .wait_timeout(Some(WRITE_TIMEOUT))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Task(format!("cannot set up the connection pool: {e}")))?;
+        let mut client = pool.get().await?;
+        schema::migrate(&mut client).await?;
+        let (epoch, secret) = schema::shared_meta(&client).await?;
+        let head_seq = client.one("SELECT seq FROM stream_head", &[]).await?.get(0);
+        Ok(Self {
+            pool,
+            config,
+            epoch,
+            secret,
+            head_seq,
+            stats: Arc::new(WriterStats::default()),
+            wake: Arc::new(Notify::new()),
+            presence_wake: Arc::new(Notify::new()),
+            published: Arc::new(watch::Sender::new(head_seq)),
+            stop: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        })
+    }
+
+    /// Starts the listener and the publisher: from now on `publish` gets
+    /// every change after [`PgStore::head_seq`], from every node, in seq order.
+    pub fn start(&self, publish: Publisher) {
+        self.tasks.spawn(listener::listen(
+            self.config.clone(),
+            self.wake.clone(),
+            self.presence_wake.clone(),
+            self.stop.clone(),
+        ));
+        self.tasks.spawn(listener::publish(
+            self.pool.clone(),
+            self.head_seq,
+            self.wake.clone(),
+            self.published.clone(),
+            publish,
+            self.stop.clone(),
+        ));
+    }
+
+    /// The database instance id, shared by every node.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// The token signing secret, shared by every node.
+    pub fn jwt_secret(&self) -> &[u8] {
+        &self.secret
+    }
+
+    /// The head of the change stream when this node connected.
+    pub fn head_seq_at_start(&self) -> i64 {
+        self.head_seq
+    }
+
+    /// Write counters.
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+
+    async fn client(&self) -> StoreResult<Client> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Waits at most [`WRITE_TIMEOUT`] for a writing transaction built with
+    /// [`tx::PgTx::begin`], records it, and when it wrote events wakes the
+    /// publisher and waits until they are published here: as on SQLite, an
+    /// ack means this node's sockets have the change queued. A refusal or
+    /// error inside drops the transaction: rolled back.
+    async fn write<T>(
+        &self,
+        work: impl Future<Output = StoreResult<(T, Option<i64>)>>,
+    ) -> StoreResult<T> {
+        let started = Instant::now();
+        let result = tokio::time::timeout(WRITE_TIMEOUT, work)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(
+                    "the database did not answer in time".into(),
+                ))
+            });
+        self.record(started, &result);
+        let (value, wrote) = result?;
+        if let Some(seq) = wrote {
+            self.wake.notify_one();
+            let mut published = self.published.subscribe();
+            let caught_up = published.wait_for(|p| *p >= seq);
+            // Committed either way; a slow publisher only delays the ack.
+            let _ = tokio::time::timeout(WRITE_TIMEOUT, caught_up).await;
+        }
+        Ok(value)
+    }
+
+    fn record<T>(&self, started: Instant, result: &StoreResult<T>) {
+        use crate::telemetry::names;
+        let failing = matches!(result, Err(StoreError::Unavailable(_)));
+        self.stats.failing.store(failing, Ordering::Relaxed);
+        if result.is_ok() {
+            self.stats.transactions.fetch_add(1, Ordering::Relaxed);
+            self.stats.operations.fetch_add(1, Ordering::Relaxed);
+            self.stats.max_batch.fetch_max(1, Ordering::Relaxed);
+            metrics::histogram!(names::DB_COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+            metrics::histogram!(names::DB_BATCH_SIZE).record(1.0);
+        }
+    }
+
+    /// Stores a message (or finds the earlier one with the same client id).
+    pub async fn insert_message(
+        &self,
+        room_id: i64,
+        sender: UserRef,
+        body: MessageBody,
+        client_id: ClientId,
+    ) -> StoreResult<Stored> {
+        let stored = self
+            .write(async {
+                let mut client = self.client().await?;
+                let mut tx = tx::PgTx::begin(&mut client).await?;
+                let stored =
+                    writes::insert_message(&mut tx, room_id, &sender, &body, &client_id).await?;
+                Ok((stored, tx.commit().await?))
+            })
+            .await?;
+        if stored.created {
+            metrics::counter!(crate::telemetry::names::MESSAGES_STORED).increment(1);
+        }
+        Ok(stored)
+    }
+
+    /// Changes a room, a membership or a read position.
+    pub async fn room(&self, op: RoomOp) -> StoreResult<RoomDone> {
+        self.write(async {
+            let mut client = self.client().await?;
+            let mut tx = tx::PgTx::begin(&mut client).await?;
+            let done = room_writes::room_op(&mut tx, &op).await?;
+            Ok((done, tx.commit().await?))
+        })
+        .await
+    }
+
+    /// Creates an account (the first one an admin).
+    pub async fn create_user(
+        &self,
+        username: Username,
+        password_hash: String,
+    ) -> StoreResult<User> {
+        self.write(async {
+            let mut client = self.client().await?;
+            let mut tx = tx::PgTx::begin(&mut client).await?;
+            let user = writes::create_user(&mut tx, &username, &password_hash).await?;
+            Ok((user, tx.commit().await?))
+        })
+        .await
+    }
+
+    /// Records a signed-out session.
+    pub async fn revoke_session(
+        &self,
+        sid: String,
+        user_id: i64,
+        expires_at: u64,
+    ) -> StoreResult<()> {
+        let expires = i64::try_from(expires_at).unwrap_or(i64::MAX);
+        let now = super::now_ms();
+        self.client()
+            .await?
+            .exec(
+                "INSERT INTO revoked_sessions (sid, user_id, revoked_at, expires_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (sid) DO NOTHING",
+                &[&sid, &user_id, &now, &expires],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Whether a write can take the stream lock now.
+    pub async fn probe(&self) -> StoreResult<()> {
+        self.write(async {
+            let mut client = self.client().await?;
+            let tx = tx::PgTx::begin(&mut client).await?;
+            Ok(((), tx.commit().await?))
+        })
+        .await
+    }
+
+    /// Wakes the publisher (it also wakes by itself on every commit anywhere).
+    pub async fn sync(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops the listener and the publisher and closes the pool.
+    pub async fn close(&self, timeout: Duration) -> bool {
+        self.stop.cancel();
+        self.tasks.close();
+        let done = tokio::time::timeout(timeout, self.tasks.wait())
+            .await
+            .is_ok();
+        self.pool.close();
+        done
+    }
+}

@@ -1,0 +1,151 @@
+//! Lookups of rooms, members and accounts that both the writes (inside
+//! their transaction) and the reads use; the PostgreSQL twin of the SQLite
+//! store's `room_rows`.
+
+use super::conn::Conn;
+use crate::domain::access::RoomFacts;
+use crate::store::{LOBBY_ID, Message, Room, RoomKind, StoreError, StoreResult, UserRef};
+use tokio_postgres::Row;
+
+/// The message columns every message query selects, in order.
+pub(super) const MESSAGE_COLUMNS: &str =
+    "m.id, m.room_id, r.name, m.user_id, u.username, m.content, m.created_at, m.client_id";
+
+/// A row of [`MESSAGE_COLUMNS`].
+pub(super) fn message_from_row(r: &Row) -> Message {
+    Message {
+        id: r.get(0),
+        room_id: r.get(1),
+        room: r.get(2),
+        user_id: r.get(3),
+        username: r.get(4),
+        content: r.get(5),
+        created_at: r.get(6),
+        client_id: r.get(7),
+    }
+}
+
+/// The facts about `room_id` for `user_id`, or `None` for no such room.
+pub(super) async fn room_facts(
+    c: &impl Conn,
+    room_id: i64,
+    user_id: i64,
+) -> StoreResult<Option<RoomFacts>> {
+    let row = c
+        .opt(
+            "SELECT r.kind, r.archived, r.created_by = $2,
+                    EXISTS (SELECT 1 FROM memberships m
+                            WHERE m.room_id = r.id AND m.user_id = $2 AND m.left_seq IS NULL),
+                    (SELECT is_admin FROM users WHERE id = $2)
+             FROM rooms r WHERE r.id = $1",
+            &[&room_id, &user_id],
+        )
+        .await?;
+    Ok(row.map(|r| RoomFacts {
+        kind: RoomKind::from_db(r.get(0)).access(),
+        lobby: room_id == LOBBY_ID,
+        archived: r.get(1),
+        creator: r.get::<_, Option<bool>>(2).unwrap_or(false),
+        member: r.get(3),
+        admin: r.get::<_, Option<bool>>(4).unwrap_or(false),
+    }))
+}
+
+/// Whether `user_id` is a member of `room_id` now.
+pub(super) async fn is_member(c: &impl Conn, room_id: i64, user_id: i64) -> StoreResult<bool> {
+    Ok(c.one(
+        "SELECT EXISTS (SELECT 1 FROM memberships
+                        WHERE room_id = $1 AND user_id = $2 AND left_seq IS NULL)",
+        &[&room_id, &user_id],
+    )
+    .await?
+    .get(0))
+}
+
+/// A room's name.
+pub(super) async fn room_name(c: &impl Conn, room_id: i64) -> StoreResult<String> {
+    Ok(c.one("SELECT name FROM rooms WHERE id = $1", &[&room_id])
+        .await?
+        .get(0))
+}
+
+/// The accounts with these ids, in id order; `Invalid` if one does not exist.
+pub(super) async fn users(c: &impl Conn, ids: &[i64]) -> StoreResult<Vec<UserRef>> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let found: Vec<UserRef> = c
+        .rows(
+            "SELECT id, username FROM users WHERE id = ANY($1) ORDER BY id",
+            &[&ids],
+        )
+        .await?
+        .iter()
+        .map(user_ref)
+        .collect();
+    if found.len() != ids.len() {
+        return Err(StoreError::Invalid("no such user"));
+    }
+    Ok(found)
+}
+
+/// Columns id, username.
+pub(super) fn user_ref(r: &Row) -> UserRef {
+    UserRef {
+        id: r.get(0),
+        username: r.get(1),
+    }
+}
+
+/// The room columns [`room_from_row`] reads, for a room aliased `r`.
+pub(super) const ROOM_COLUMNS: &str =
+    "r.id, r.name, r.kind, r.topic, r.archived, r.created_at, r.created_by,
+     (SELECT COUNT(*) FROM memberships n WHERE n.room_id = r.id AND n.left_seq IS NULL)";
+
+/// A room as members see it (member list for direct messages only).
+pub(super) async fn load_room(c: &impl Conn, room_id: i64) -> StoreResult<Room> {
+    let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.id = $1");
+    let row = c
+        .opt(&sql, &[&room_id])
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    with_members(c, room_from_row(&row)).await
+}
+
+/// Fills in the member list of a direct room.
+pub(super) async fn with_members(c: &impl Conn, mut room: Room) -> StoreResult<Room> {
+    if room.kind == RoomKind::Direct {
+        room.members = Some(current_members(c, room.id).await?);
+    }
+    Ok(room)
+}
+
+/// A row of [`ROOM_COLUMNS`].
+pub(super) fn room_from_row(r: &Row) -> Room {
+    let id: i64 = r.get(0);
+    Room {
+        id,
+        name: r.get(1),
+        kind: RoomKind::from_db(r.get(2)),
+        topic: r.get(3),
+        lobby: id == LOBBY_ID,
+        archived: r.get(4),
+        created_at: r.get(5),
+        created_by: r.get(6),
+        members_count: r.get(7),
+        members: None,
+    }
+}
+
+/// The current members of a room, by name.
+pub(super) async fn current_members(c: &impl Conn, room_id: i64) -> StoreResult<Vec<UserRef>> {
+    Ok(c.rows(
+        "SELECT u.id, u.username FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.room_id = $1 AND m.left_seq IS NULL ORDER BY lower(u.username), u.id",
+        &[&room_id],
+    )
+    .await?
+    .iter()
+    .map(user_ref)
+    .collect())
+}

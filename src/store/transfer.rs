@@ -1,0 +1,184 @@
+//! Moving a team between the stores (`hearth migrate --to`): the tables
+//! both stores share, described once, read from SQLite in chunks as typed
+//! columns and written to PostgreSQL with one `unnest` insert per chunk.
+
+/// The type of a column, as both stores can give and take it.
+#[derive(Debug, Clone, Copy)]
+pub enum Ty {
+    /// BIGINT / INTEGER.
+    Int,
+    /// Nullable BIGINT.
+    OptInt,
+    /// TEXT.
+    Text,
+    /// Nullable TEXT.
+    OptText,
+    /// BOOLEAN (an INTEGER 0/1 in SQLite).
+    Bool,
+}
+
+/// A table to copy.
+#[derive(Debug)]
+pub struct Table {
+    /// Its name in both stores.
+    pub name: &'static str,
+    /// Its columns, in order.
+    pub columns: &'static [(&'static str, Ty)],
+    /// An integer key to read it in chunks by (`None`: small, read at once).
+    pub key: Option<&'static str>,
+}
+
+/// Every table of a team, parents before children.
+pub const TABLES: &[Table] = &[
+    Table {
+        name: "users",
+        columns: &[
+            ("id", Ty::Int),
+            ("username", Ty::Text),
+            ("password_hash", Ty::Text),
+            ("created_at", Ty::Int),
+            ("is_admin", Ty::Bool),
+            ("tokens_valid_after", Ty::Int),
+            ("name_key", Ty::Text),
+        ],
+        key: Some("id"),
+    },
+    Table {
+        name: "rooms",
+        columns: &[
+            ("id", Ty::Int),
+            ("name", Ty::Text),
+            ("kind", Ty::Text),
+            ("topic", Ty::Text),
+            ("archived", Ty::Bool),
+            ("created_at", Ty::Int),
+            ("created_by", Ty::OptInt),
+            ("direct_key", Ty::OptText),
+        ],
+        key: Some("id"),
+    },
+    Table {
+        name: "events",
+        columns: &[
+            ("seq", Ty::Int),
+            ("kind", Ty::Text),
+            ("room_id", Ty::Int),
+            ("user_id", Ty::OptInt),
+            ("actor_id", Ty::OptInt),
+            ("value", Ty::OptInt),
+            ("created_at", Ty::Int),
+        ],
+        key: Some("seq"),
+    },
+    Table {
+        name: "messages",
+        columns: &[
+            ("id", Ty::Int),
+            ("room_id", Ty::Int),
+            ("user_id", Ty::Int),
+            ("content", Ty::Text),
+            ("created_at", Ty::Int),
+            ("client_id", Ty::Text),
+        ],
+        key: Some("id"),
+    },
+    Table {
+        name: "memberships",
+        columns: &[
+            ("room_id", Ty::Int),
+            ("user_id", Ty::Int),
+            ("joined_seq", Ty::Int),
+            ("left_seq", Ty::OptInt),
+        ],
+        key: None,
+    },
+    Table {
+        name: "room_reads",
+        columns: &[
+            ("room_id", Ty::Int),
+            ("user_id", Ty::Int),
+            ("last_read_id", Ty::Int),
+        ],
+        key: None,
+    },
+    Table {
+        name: "revoked_sessions",
+        columns: &[
+            ("sid", Ty::Text),
+            ("user_id", Ty::Int),
+            ("revoked_at", Ty::Int),
+            ("expires_at", Ty::Int),
+        ],
+        key: None,
+    },
+];
+
+/// One column of a chunk.
+#[derive(Debug)]
+pub enum Column {
+    /// [`Ty::Int`].
+    Int(Vec<i64>),
+    /// [`Ty::OptInt`].
+    OptInt(Vec<Option<i64>>),
+    /// [`Ty::Text`].
+    Text(Vec<String>),
+    /// [`Ty::OptText`].
+    OptText(Vec<Option<String>>),
+    /// [`Ty::Bool`].
+    Bool(Vec<bool>),
+}
+
+impl Column {
+    /// An empty column of type `ty`.
+    pub fn new(ty: Ty) -> Self {
+        match ty {
+            Ty::Int => Self::Int(Vec::new()),
+            Ty::OptInt => Self::OptInt(Vec::new()),
+            Ty::Text => Self::Text(Vec::new()),
+            Ty::OptText => Self::OptText(Vec::new()),
+            Ty::Bool => Self::Bool(Vec::new()),
+        }
+    }
+
+    /// Rows in it.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Int(v) => v.len(),
+            Self::OptInt(v) => v.len(),
+            Self::Text(v) => v.len(),
+            Self::OptText(v) => v.len(),
+            Self::Bool(v) => v.len(),
+        }
+    }
+
+    /// No rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A chunk of a table: its columns, and the last key read.
+#[derive(Debug)]
+pub struct Chunk {
+    /// Columns in the table's order.
+    pub columns: Vec<Column>,
+    /// The key of the last row (chunked tables).
+    pub last_key: Option<i64>,
+}
+
+impl Chunk {
+    /// Rows in it.
+    pub fn rows(&self) -> usize {
+        self.columns.first().map_or(0, Column::len)
+    }
+}
+
+/// The values a migrated team keeps: clients keep their cache (epoch) and
+/// their tokens (signing secret).
+#[derive(Debug)]
+pub struct TeamMeta {
+    /// The database instance id.
+    pub epoch: String,
+    /// The token signing secret, hex.
+    pub jwt_secret: String,
+}
