@@ -104,11 +104,16 @@ CREATE TABLE presence (
     PRIMARY KEY (node_id, user_id)
 );
 
--- Fixed-window counters shared by the nodes: the per-user send limit and the
--- login throttle hold across the cluster.
-CREATE TABLE rate_windows (
-    key        TEXT   NOT NULL,
-    window_at  BIGINT NOT NULL,     -- start of the window, Unix epoch milliseconds
-    hits       BIGINT NOT NULL,
-    PRIMARY KEY (key, window_at)
+-- Limits that hold across the nodes. Send rates are token buckets kept as
+-- GCRA's theoretical arrival time; login attempts keep the same count and
+-- back-off as a single node's throttle (src/auth/throttle.rs).
+CREATE TABLE rate_buckets (
+    key TEXT   PRIMARY KEY,
+    tat BIGINT NOT NULL                 -- Unix epoch milliseconds
+);
+CREATE TABLE login_attempts (
+    key           TEXT   PRIMARY KEY,   -- a canonical account name or an address
+    attempts      BIGINT NOT NULL,
+    last_attempt  BIGINT NOT NULL,      -- Unix epoch milliseconds
+    blocked_until BIGINT NOT NULL       -- Unix epoch milliseconds
 );

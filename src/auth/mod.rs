@@ -3,6 +3,7 @@
 
 pub mod password;
 pub mod revocation;
+mod shared_throttle;
 pub mod throttle;
 pub mod token;
 
@@ -224,6 +225,18 @@ impl AuthService {
             },
             None => None,
         };
+        let shared =
+            match shared_throttle::begin(&self.store, &account_key, address_key.as_deref()).await {
+                Ok(Ok(shared)) => shared,
+                Ok(Err(wait)) => {
+                    refund(account, address);
+                    return Err(throttled(wait));
+                }
+                Err(e) => {
+                    refund(account, address);
+                    return Err(e.into());
+                }
+            };
         // Names that cannot exist and over-long passwords still cost one hash,
         // so timing does not tell them apart from a wrong password.
         let creds = match &name {
@@ -231,6 +244,9 @@ impl AuthService {
                 Ok(creds) => creds,
                 Err(e) => {
                     refund(account, address);
+                    if let Some(shared) = shared {
+                        shared.refund().await;
+                    }
                     return Err(e.into());
                 }
             },
@@ -246,11 +262,17 @@ impl AuthService {
             Ok(ok) => ok,
             Err(e) => {
                 refund(account, address);
+                if let Some(shared) = shared {
+                    shared.refund().await;
+                }
                 return Err(e.into());
             }
         };
         match creds {
             Some(creds) if ok => {
+                if let Some(shared) = shared {
+                    shared.succeed().await;
+                }
                 account.succeed();
                 if let Some(a) = address {
                     a.refund();

@@ -19,10 +19,19 @@ pub struct Policy {
     pub max: Duration,
 }
 
+impl Policy {
+    /// The wait after the `attempts`-th attempt: none while attempts are
+    /// free, then `base`, doubling each time, at most `max`.
+    pub fn wait_after(&self, attempts: u32) -> Option<Duration> {
+        let over = attempts.checked_sub(self.free_attempts)?;
+        Some(self.base.saturating_mul(1u32 << over.min(20)).min(self.max))
+    }
+}
+
 /// Retry time given while another check of the same key is running.
 pub const IN_FLIGHT_WAIT: Duration = Duration::from_secs(1);
 /// Attempts are forgotten after this long without one.
-const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
+pub const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
 /// Entries kept before old ones are swept.
 const SWEEP_AT: usize = 10_000;
 
@@ -91,12 +100,7 @@ impl LoginThrottle {
         entry.attempts += 1;
         entry.last_attempt = now;
         entry.in_flight = true;
-        if let Some(over) = entry.attempts.checked_sub(self.policy.free_attempts) {
-            let wait = self
-                .policy
-                .base
-                .saturating_mul(1u32 << over.min(20))
-                .min(self.policy.max);
+        if let Some(wait) = self.policy.wait_after(entry.attempts) {
             entry.blocked_until = now + wait;
         }
         Ok(Attempt {

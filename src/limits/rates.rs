@@ -13,6 +13,7 @@ use std::time::Duration;
 pub struct KeyedRate<K: Hash + Eq + Clone> {
     limiter: DefaultKeyedRateLimiter<K>,
     clock: DefaultClock,
+    quota: Quota,
 }
 
 /// Messages per user (REST and WebSocket together).
@@ -37,7 +38,18 @@ impl<K: Hash + Eq + Clone> KeyedRate<K> {
         Self {
             limiter: RateLimiter::keyed(quota),
             clock: DefaultClock::default(),
+            quota,
         }
+    }
+
+    /// One token comes back every this long.
+    pub fn interval(&self) -> Duration {
+        self.quota.replenish_interval()
+    }
+
+    /// Most tokens a key saves up.
+    pub fn burst(&self) -> u32 {
+        self.quota.burst_size().get()
     }
 
     /// Takes one token for `key`, or says how long until one is free.

@@ -285,3 +285,71 @@ async fn a_killed_listener_connection_is_replaced_and_nothing_is_missed() {
         .expect("send");
     assert_eq!(ws.messages(1).await[0]["content"], "after");
 }
+
+/// The attempt (1-based) at which `attempt` first answers 429, alternating
+/// between two nodes; `None` if it never does within `tries`.
+async fn first_refusal<F, Fut>(tries: usize, mut attempt: F) -> Option<usize>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = u16>,
+{
+    for n in 1..=tries {
+        if attempt(n).await == 429 {
+            return Some(n);
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn the_send_limit_and_the_login_throttle_hold_across_nodes() {
+    let Some(admin) = admin_url() else { return };
+    // Five sends in a burst, then one a minute: each node alone would allow
+    // five, so alternating nodes would reach the 11th before a refusal.
+    let flags = [
+        "--presence-ttl",
+        "3s",
+        "--send-rate",
+        "1",
+        "--send-burst",
+        "5",
+    ];
+    let cluster = Cluster::start_with(&admin, 2, &flags).await;
+    let http = Http::new();
+    let user = http.register(cluster.addr(0), "eve").await;
+    let refused = first_refusal(12, |n| {
+        let (http, user, at) = (&http, &user, cluster.addr(n % 2));
+        async move {
+            let (status, _) = http
+                .send(at, user, "hi", &format!("s{n}"))
+                .await
+                .expect("send");
+            status
+        }
+    })
+    .await;
+    assert!(
+        matches!(refused, Some(6..=7)),
+        "the sixth send in a burst is refused whichever node gets it: {refused:?}"
+    );
+
+    // The account's free attempts are counted once for the team.
+    let refused = first_refusal(12, |n| {
+        let (http, at) = (&http, cluster.addr(n % 2));
+        async move {
+            http.0
+                .post(format!("http://{at}/api/auth/login"))
+                .json(&serde_json::json!({"username": "eve", "password": "wrong password"}))
+                .send()
+                .await
+                .expect("login")
+                .status()
+                .as_u16()
+        }
+    })
+    .await;
+    assert!(
+        matches!(refused, Some(6..=8)),
+        "guesses on both nodes add up: {refused:?}"
+    );
+}

@@ -30,6 +30,7 @@ pub fn admin_url() -> Option<String> {
 pub struct Cluster {
     pub url: String,
     pub nodes: Vec<Option<Node>>,
+    flags: Vec<String>,
     ports: Vec<u16>,
     root: TempDir,
 }
@@ -59,9 +60,15 @@ pub const NODE_FLAGS: &[&str] = &[
 impl Cluster {
     /// `n` nodes on a fresh database.
     pub async fn start(admin: &str, n: usize) -> Self {
+        Self::start_with(admin, n, NODE_FLAGS).await
+    }
+
+    /// `n` nodes on a fresh database, each started with `flags`.
+    pub async fn start_with(admin: &str, n: usize, flags: &[&str]) -> Self {
         let root = tempfile::tempdir().expect("temp dir");
         let url = fresh_database(admin, root.path()).await;
         let mut cluster = Self {
+            flags: flags.iter().map(|f| (*f).to_owned()).collect(),
             url,
             nodes: Vec::new(),
             ports: Vec::new(),
@@ -89,7 +96,7 @@ impl Cluster {
                 .to_vec();
         args.extend(["--data-dir".into(), dir.as_os_str().to_owned()]);
         args.extend(["--database", self.url.as_str()].map(Into::into));
-        args.extend(NODE_FLAGS.iter().map(Into::into));
+        args.extend(self.flags.iter().map(Into::into));
         Node {
             server: ChildServer::spawn(args, &[]).await,
         }

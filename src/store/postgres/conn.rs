@@ -79,8 +79,12 @@ impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         match e.code() {
             Some(code) if *code == SqlState::UNIQUE_VIOLATION => StoreError::Conflict,
-            // A query the database answered: ours to report.
-            Some(_) => StoreError::Postgres(e.to_string()),
+            // A query the database answered: ours to report, with its reason
+            // (the plain text of the error is only "db error").
+            Some(_) => StoreError::Postgres(
+                e.as_db_error()
+                    .map_or_else(|| e.to_string(), ToString::to_string),
+            ),
             // No answer: the connection broke or the server is down.
             None => StoreError::Unavailable(e.to_string()),
         }

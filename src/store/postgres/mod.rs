@@ -7,6 +7,7 @@
 mod changes;
 mod conn;
 mod import;
+mod limits;
 mod listener;
 mod presence;
 mod reads;
