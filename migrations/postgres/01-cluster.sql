@@ -109,7 +109,7 @@ CREATE TABLE presence (
 -- back-off as a single node's throttle (src/auth/throttle.rs).
 CREATE TABLE rate_buckets (
     key TEXT   PRIMARY KEY,
-    tat BIGINT NOT NULL                 -- Unix epoch milliseconds
+    tat BIGINT NOT NULL                 -- Unix epoch microseconds, by the database's clock
 );
 CREATE TABLE login_attempts (
     key           TEXT   PRIMARY KEY,   -- a canonical account name or an address

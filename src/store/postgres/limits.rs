@@ -13,34 +13,46 @@ fn ms(d: Duration) -> i64 {
 impl PgStore {
     /// Takes one token from the bucket `key` (one token per `interval`, at
     /// most `burst` saved): GCRA on a stored theoretical arrival time, in one
-    /// statement. `Err(wait)` when it is empty.
+    /// statement, in microseconds of the database's clock (the same for
+    /// every node, and fine enough for rates above 1000/s). `Err(wait)`
+    /// when it is empty.
     pub async fn take_token(
         &self,
         key: &str,
         interval: Duration,
         burst: u32,
     ) -> StoreResult<Result<(), Duration>> {
-        let (now, t) = (now_ms(), ms(interval));
+        let t = i64::try_from(interval.as_micros())
+            .unwrap_or(i64::MAX / 4)
+            .max(1);
         let tolerance = t.saturating_mul(i64::from(burst.saturating_sub(1)));
         let client = self.client().await?;
+        // `excluded.tat - t` is the database's now.
         let taken = client
             .opt(
-                "INSERT INTO rate_buckets AS b (key, tat) VALUES ($1, $2::BIGINT + $3::BIGINT)
-                 ON CONFLICT (key) DO UPDATE SET tat = GREATEST(b.tat, $2::BIGINT) + $3::BIGINT
-                 WHERE GREATEST(b.tat, $2::BIGINT) - $2::BIGINT <= $4::BIGINT
+                "INSERT INTO rate_buckets AS b (key, tat)
+                 VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT + $2::BIGINT)
+                 ON CONFLICT (key) DO UPDATE
+                 SET tat = GREATEST(b.tat, excluded.tat - $2::BIGINT) + $2::BIGINT
+                 WHERE GREATEST(b.tat, excluded.tat - $2::BIGINT) - (excluded.tat - $2::BIGINT)
+                       <= $3::BIGINT
                  RETURNING tat",
-                &[&key, &now, &t, &tolerance],
+                &[&key, &t, &tolerance],
             )
             .await?;
         if taken.is_some() {
             return Ok(Ok(()));
         }
-        let tat: i64 = client
-            .opt("SELECT tat FROM rate_buckets WHERE key = $1", &[&key])
+        let ahead: i64 = client
+            .opt(
+                "SELECT tat - (extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT
+                 FROM rate_buckets WHERE key = $1",
+                &[&key],
+            )
             .await?
-            .map_or(now, |r| r.get(0));
-        let wait = (tat - now - tolerance).max(1);
-        Ok(Err(Duration::from_millis(wait.unsigned_abs())))
+            .map_or(0, |r| r.get(0));
+        let wait = (ahead - tolerance).max(1000);
+        Ok(Err(Duration::from_micros(wait.unsigned_abs())))
     }
 
     /// Counts a login attempt for `key` before its check runs: `Err(wait)`
