@@ -4,6 +4,7 @@
 //! commits, or a slow timer) and reads the events after the last seq it
 //! published, so every node hands the hub every change once, in order.
 
+mod batch;
 mod changes;
 mod conn;
 mod import;
@@ -57,6 +58,8 @@ pub struct PgStore {
     published: Arc<watch::Sender<i64>>,
     stop: CancellationToken,
     tasks: TaskTracker,
+    /// The queue of the group-commit task.
+    sends: tokio::sync::mpsc::Sender<batch::Send>,
 }
 
 impl PgStore {
@@ -83,14 +86,18 @@ impl PgStore {
         schema::migrate(&mut client).await?;
         let (epoch, secret) = schema::shared_meta(&client).await?;
         let head_seq = client.one("SELECT seq FROM stream_head", &[]).await?.get(0);
+        let stats = Arc::new(WriterStats::default());
+        let wake = Arc::new(Notify::new());
+        let sends = batch::start(pool.clone(), wake.clone(), stats.clone());
         Ok(Self {
+            sends,
             pool,
             config,
             epoch,
             secret,
             head_seq,
-            stats: Arc::new(WriterStats::default()),
-            wake: Arc::new(Notify::new()),
+            stats,
+            wake,
             presence_wake: Arc::new(Notify::new()),
             published: Arc::new(watch::Sender::new(head_seq)),
             stop: CancellationToken::new(),
@@ -162,12 +169,17 @@ impl PgStore {
         let (value, wrote) = result?;
         if let Some(seq) = wrote {
             self.wake.notify_one();
-            let mut published = self.published.subscribe();
-            let caught_up = published.wait_for(|p| *p >= seq);
-            // Committed either way; a slow publisher only delays the ack.
-            let _ = tokio::time::timeout(WRITE_TIMEOUT, caught_up).await;
+            self.published_up_to(seq).await;
         }
         Ok(value)
+    }
+
+    /// Waits until this node's publisher has handed `seq` to the hub.
+    /// Committed either way; a slow publisher only delays the ack.
+    async fn published_up_to(&self, seq: i64) {
+        let mut published = self.published.subscribe();
+        let caught_up = published.wait_for(|p| *p >= seq);
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, caught_up).await;
     }
 
     fn record<T>(&self, started: Instant, result: &StoreResult<T>) {
@@ -191,17 +203,31 @@ impl PgStore {
         body: MessageBody,
         client_id: ClientId,
     ) -> StoreResult<Stored> {
-        let stored = self
-            .write(async {
-                let mut client = self.client().await?;
-                let mut tx = tx::PgTx::begin(&mut client).await?;
-                let stored =
-                    writes::insert_message(&mut tx, room_id, &sender, &body, &client_id).await?;
-                Ok((stored, tx.commit().await?))
-            })
-            .await?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let send = batch::Send {
+            room_id,
+            sender,
+            body,
+            client_id,
+            reply,
+        };
+        let queued = async {
+            self.sends
+                .send(send)
+                .await
+                .map_err(|_| StoreError::Closed)?;
+            answer.await.map_err(|_| StoreError::Closed)?
+        };
+        let stored = tokio::time::timeout(WRITE_TIMEOUT, queued)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(
+                    "the database did not answer in time".into(),
+                ))
+            })?;
         if stored.created {
             metrics::counter!(crate::telemetry::names::MESSAGES_STORED).increment(1);
+            self.published_up_to(stored.message.id).await;
         }
         Ok(stored)
     }

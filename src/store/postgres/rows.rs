@@ -62,13 +62,6 @@ pub(super) async fn is_member(c: &impl Conn, room_id: i64, user_id: i64) -> Stor
     .get(0))
 }
 
-/// A room's name.
-pub(super) async fn room_name(c: &impl Conn, room_id: i64) -> StoreResult<String> {
-    Ok(c.one("SELECT name FROM rooms WHERE id = $1", &[&room_id])
-        .await?
-        .get(0))
-}
-
 /// The accounts with these ids, in id order; `Invalid` if one does not exist.
 pub(super) async fn users(c: &impl Conn, ids: &[i64]) -> StoreResult<Vec<UserRef>> {
     let mut ids = ids.to_vec();

@@ -62,13 +62,8 @@ impl<'a> PgTx<'a> {
         Ok(seq)
     }
 
-    /// The seq the next event will get (a message's id before it is stored).
-    pub(super) fn next_seq(&self) -> i64 {
-        self.next
-    }
-
-    /// Counts a seq used by a row written directly (a message and its event
-    /// in one statement).
+    /// Takes the next seq for a row written directly (messages and their
+    /// events in one statement).
     pub(super) fn take_seq(&mut self) -> i64 {
         self.next += 1;
         self.next - 1

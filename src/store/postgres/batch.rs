@@ -1,0 +1,262 @@
+//! Group commit of messages on the cluster store. Sends queue here; one
+//! task per node takes everything queued (up to [`MAX_BATCH`]) and stores it
+//! in one transaction: one stream lock, one insert of every message and its
+//! event, one commit. Under load that turns hundreds of transactions, each
+//! waiting for the lock and a disk flush, into one.
+
+use super::conn::Conn;
+use super::rows::{MESSAGE_COLUMNS, message_from_row, room_facts};
+use super::tx::PgTx;
+use crate::domain::access::{self, Action};
+use crate::domain::{ClientId, MessageBody};
+use crate::store::{LOBBY_ID, LOBBY_NAME, Message, StoreError, StoreResult, Stored, UserRef};
+use deadpool_postgres::Pool;
+use std::collections::HashMap;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+/// Most messages stored in one transaction.
+const MAX_BATCH: usize = 512;
+/// Sends that may wait in the queue before senders wait for room.
+const QUEUE: usize = 8192;
+
+/// One queued send.
+pub(super) struct Send {
+    pub room_id: i64,
+    pub sender: UserRef,
+    pub body: MessageBody,
+    pub client_id: ClientId,
+    pub reply: oneshot::Sender<StoreResult<Stored>>,
+}
+
+/// The queue of sends; dropping every handle ends the task.
+pub(super) fn start(
+    pool: Pool,
+    wake: std::sync::Arc<Notify>,
+    stats: std::sync::Arc<crate::store::WriterStats>,
+) -> mpsc::Sender<Send> {
+    let (tx, mut rx) = mpsc::channel::<Send>(QUEUE);
+    tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let sends = std::mem::take(&mut batch);
+            let n = sends.len() as u64;
+            let started = std::time::Instant::now();
+            if commit(&pool, sends, &wake).await {
+                use std::sync::atomic::Ordering;
+                stats.transactions.fetch_add(1, Ordering::Relaxed);
+                stats.operations.fetch_add(n, Ordering::Relaxed);
+                stats.max_batch.fetch_max(n, Ordering::Relaxed);
+                metrics::histogram!(crate::telemetry::names::DB_BATCH_SIZE).record(n as f64);
+                metrics::histogram!(crate::telemetry::names::DB_COMMIT_SECONDS)
+                    .record(started.elapsed().as_secs_f64());
+            }
+        }
+    });
+    tx
+}
+
+/// Stores `sends` in one transaction and answers each; true when it
+/// committed. A batch the database refuses (not for being unreachable) is
+/// retried one send at a time, so one bad send cannot fail the others.
+async fn commit(pool: &Pool, sends: Vec<Send>, wake: &Notify) -> bool {
+    match store(pool, &sends).await {
+        Ok((answers, wrote)) => {
+            if wrote {
+                wake.notify_one();
+            }
+            for (send, answer) in sends.into_iter().zip(answers) {
+                let _ = send.reply.send(answer);
+            }
+            true
+        }
+        Err(StoreError::Postgres(why)) if sends.len() > 1 => {
+            tracing::warn!(error = %why, size = sends.len(), "a batch of messages failed; storing them one by one");
+            for send in sends {
+                Box::pin(commit(pool, vec![send], wake)).await;
+            }
+            false
+        }
+        Err(e) => {
+            for send in sends {
+                let _ = send.reply.send(Err(copy(&e)));
+            }
+            false
+        }
+    }
+}
+
+fn copy(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Postgres(m) => StoreError::Postgres(m.clone()),
+        other => StoreError::Task(format!("write failed: {other}")),
+    }
+}
+
+/// The answer of each send, and whether any message was written.
+async fn store(pool: &Pool, sends: &[Send]) -> StoreResult<(Vec<StoreResult<Stored>>, bool)> {
+    let mut client = pool.get().await?;
+    let mut tx = PgTx::begin(&mut client).await?;
+    // Access, once per room and sender, on facts read under the stream lock.
+    let mut allowed: HashMap<(i64, i64), Result<String, StoreError>> = HashMap::new();
+    for send in sends.iter().filter(|s| s.room_id != LOBBY_ID) {
+        let key = (send.room_id, send.sender.id);
+        if allowed.contains_key(&key) {
+            continue;
+        }
+        let verdict = match room_facts(&tx.tx, send.room_id, send.sender.id).await? {
+            None => Err(StoreError::NotFound),
+            Some(facts) => match access::decide(&facts, Action::Post) {
+                Ok(()) => Ok(tx
+                    .tx
+                    .one("SELECT name FROM rooms WHERE id = $1", &[&send.room_id])
+                    .await?
+                    .get(0)),
+                Err(denied) => Err(denied.into()),
+            },
+        };
+        allowed.insert(key, verdict);
+    }
+    let room_of = |s: &Send| -> Result<String, &StoreError> {
+        if s.room_id == LOBBY_ID {
+            return Ok(LOBBY_NAME.to_owned());
+        }
+        match allowed.get(&(s.room_id, s.sender.id)) {
+            Some(Ok(name)) => Ok(name.clone()),
+            Some(Err(e)) => Err(e),
+            None => Ok(String::new()),
+        }
+    };
+    // Every allowed message with the next seq; repeats of a stored client
+    // id are skipped by the insert and leave their seq unused.
+    let mut seqs = Vec::new();
+    let (mut rooms, mut users, mut contents, mut cids) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for send in sends {
+        if room_of(send).is_ok() {
+            seqs.push(tx.take_seq());
+            rooms.push(send.room_id);
+            users.push(send.sender.id);
+            contents.push(send.body.as_str());
+            cids.push(send.client_id.as_str());
+        }
+    }
+    let inserted: Vec<i64> = if seqs.is_empty() {
+        Vec::new()
+    } else {
+        tx.tx
+            .rows(
+                "WITH m AS (
+                     INSERT INTO messages (id, room_id, user_id, content, created_at, client_id)
+                     SELECT id, room_id, user_id, content, $5, client_id
+                     FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $6::TEXT[])
+                          AS t (id, room_id, user_id, content, client_id)
+                     ON CONFLICT (user_id, client_id) DO NOTHING
+                     RETURNING id, room_id, user_id)
+                 INSERT INTO events (seq, kind, room_id, user_id, actor_id, created_at)
+                 SELECT id, 'message', room_id, user_id, user_id, $5 FROM m
+                 RETURNING seq",
+                &[&seqs, &rooms, &users, &contents, &tx.now, &cids],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let wrote = !inserted.is_empty();
+    let now = tx.now;
+    // The earlier copies of repeats (and of sends refused access now, whose
+    // retry still gets its ack), in one query.
+    let mut seq_of = seqs.iter().copied();
+    let inserted: std::collections::HashSet<i64> = inserted.into_iter().collect();
+    let mut answers: Vec<Option<StoreResult<Stored>>> = Vec::with_capacity(sends.len());
+    let mut lookups: Vec<(i64, &str)> = Vec::new();
+    for send in sends {
+        match room_of(send) {
+            Ok(room) => {
+                let seq = seq_of.next().unwrap_or_default();
+                if inserted.contains(&seq) {
+                    answers.push(Some(Ok(Stored {
+                        message: Message {
+                            id: seq,
+                            room,
+                            room_id: send.room_id,
+                            user_id: send.sender.id,
+                            username: send.sender.username.clone(),
+                            content: send.body.as_str().to_owned(),
+                            created_at: now,
+                            client_id: send.client_id.as_str().to_owned(),
+                        },
+                        created: true,
+                    })));
+                } else {
+                    answers.push(None);
+                    lookups.push((send.sender.id, send.client_id.as_str()));
+                }
+            }
+            Err(_) => {
+                answers.push(None);
+                lookups.push((send.sender.id, send.client_id.as_str()));
+            }
+        }
+    }
+    let earlier = earlier_copies(&tx, &lookups).await?;
+    tx.commit().await?;
+    let answers = sends
+        .iter()
+        .zip(answers)
+        .map(|(send, answer)| {
+            answer.unwrap_or_else(|| {
+                match earlier.get(&(send.sender.id, send.client_id.as_str().to_owned())) {
+                    Some(message) => Ok(Stored {
+                        message: message.clone(),
+                        created: false,
+                    }),
+                    None => Err(match room_of(send) {
+                        Err(e) => copy_refusal(e),
+                        Ok(_) => StoreError::NotFound,
+                    }),
+                }
+            })
+        })
+        .collect();
+    Ok((answers, wrote))
+}
+
+/// A refusal, for each send it applies to.
+fn copy_refusal(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::NotFound => StoreError::NotFound,
+        StoreError::Archived => StoreError::Archived,
+        StoreError::Forbidden(why) => StoreError::Forbidden(why),
+        other => copy(other),
+    }
+}
+
+/// Stored messages by (sender, client id).
+async fn earlier_copies(
+    tx: &PgTx<'_>,
+    keys: &[(i64, &str)],
+) -> StoreResult<HashMap<(i64, String), Message>> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let users: Vec<i64> = keys.iter().map(|k| k.0).collect();
+    let cids: Vec<&str> = keys.iter().map(|k| k.1).collect();
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m
+         JOIN users u ON u.id = m.user_id JOIN rooms r ON r.id = m.room_id
+         JOIN unnest($1::BIGINT[], $2::TEXT[]) AS k (user_id, client_id)
+           ON m.user_id = k.user_id AND m.client_id = k.client_id"
+    );
+    Ok(tx
+        .tx
+        .rows(&sql, &[&users, &cids])
+        .await?
+        .iter()
+        .map(|r| {
+            let m = message_from_row(r);
+            ((m.user_id, m.client_id.clone()), m)
+        })
+        .collect())
+}
