@@ -84,11 +84,12 @@ impl ChatService {
             metrics::counter!(names::RATE_LIMITED).increment(1);
             return Err(ChatError::RateLimited(wait));
         }
-        // In a cluster the user's sends on every node share one bucket.
+        // In a cluster the user's sends on every node share one bucket
+        // (boxed, so the single-node path's future stays small).
         if let Some(pg) = self.store.cluster() {
             let key = format!("send:{}", user.id);
             let (interval, burst) = (self.limiter.interval(), self.limiter.burst());
-            match pg.take_token(&key, interval, burst).await {
+            match Box::pin(pg.take_token(&key, interval, burst)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(wait)) => {
                     metrics::counter!(names::RATE_LIMITED).increment(1);

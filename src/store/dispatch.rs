@@ -18,9 +18,11 @@ macro_rules! read {
                 let $s = &*sqlite.reader;
                 $call.await
             }
+            // Boxed: the cluster store's futures are large, and would
+            // otherwise grow every future that awaits a SQLite call too.
             Backend::Postgres(pg) => {
                 let $s = pg;
-                $call.await
+                Box::pin($call).await
             }
         }
     };
@@ -34,9 +36,11 @@ macro_rules! write {
                 let $s = &sqlite.writer;
                 $call.await
             }
+            // Boxed: the cluster store's futures are large, and would
+            // otherwise grow every future that awaits a SQLite call too.
             Backend::Postgres(pg) => {
                 let $s = pg;
-                $call.await
+                Box::pin($call).await
             }
         }
     };
