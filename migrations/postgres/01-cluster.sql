@@ -96,7 +96,10 @@ INSERT INTO meta (key, value) VALUES ('epoch', md5(random()::text || clock_times
 
 -- Who is online on which node; each node rewrites its own rows every few
 -- seconds, and rows past expires_at (a dead node's) are ignored.
-CREATE TABLE presence (
+-- UNLOGGED, like the limits below: these rows need no WAL flush on every
+-- change (a send would otherwise wait for a second disk flush, for its
+-- bucket), and after a database crash they start empty, as after a restart.
+CREATE UNLOGGED TABLE presence (
     node_id    TEXT   NOT NULL,
     user_id    BIGINT NOT NULL,
     username   TEXT   NOT NULL,
@@ -107,11 +110,11 @@ CREATE TABLE presence (
 -- Limits that hold across the nodes. Send rates are token buckets kept as
 -- GCRA's theoretical arrival time; login attempts keep the same count and
 -- back-off as a single node's throttle (src/auth/throttle.rs).
-CREATE TABLE rate_buckets (
+CREATE UNLOGGED TABLE rate_buckets (
     key TEXT   PRIMARY KEY,
     tat BIGINT NOT NULL                 -- Unix epoch microseconds, by the database's clock
 );
-CREATE TABLE login_attempts (
+CREATE UNLOGGED TABLE login_attempts (
     key           TEXT   PRIMARY KEY,   -- a canonical account name or an address
     attempts      BIGINT NOT NULL,
     last_attempt  BIGINT NOT NULL,      -- Unix epoch milliseconds
