@@ -116,11 +116,12 @@ async fn connect(addr: SocketAddr, token: &str, path: &str) -> anyhow::Result<Ws
 }
 
 /// Opens `conns` WebSockets at `path`, connection `i` as user `i %
-/// accounts.len()`, `concurrency` at a time, and hands each open one to
-/// `open(i, ws)` as it finishes; returns the connect-time histogram and the
-/// number of failures (the first few are printed).
+/// accounts.len()` to server `i % addrs.len()` (the nodes of a cluster take
+/// turns), `concurrency` at a time, and hands each open one to `open(i, ws)`
+/// as it finishes; returns the connect-time histogram and the number of
+/// failures (the first few are printed).
 pub async fn connect_all(
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     accounts: &[Account],
     path: &str,
     conns: usize,
@@ -132,6 +133,7 @@ pub async fn connect_all(
     let results = futures_util::stream::iter(0..conns)
         .map(|i| {
             let token = accounts[i % accounts.len()].token.clone();
+            let addr = addrs[i % addrs.len()];
             async move {
                 let started = Instant::now();
                 let ws = connect(addr, &token, path).await;

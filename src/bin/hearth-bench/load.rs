@@ -5,15 +5,17 @@
 
 use crate::client::{self, Account, Ws};
 use crate::procstat::Proc;
-use crate::report::{Latency, LoadReport};
+use crate::report::{ClusterReport, Deliveries, Latency, LoadReport, NodeLoad};
 use crate::senders::{self, SendStats};
-use crate::stats::{Latencies, content, digits, now_us, ratio};
-use crate::usage::{ServerUsage, cpu_since};
+use crate::stats::{Latencies, content_via, digits, node_after_stamp, now_us, ratio};
+use crate::usage::{ServerUsage, Watch};
+use anyhow::bail;
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use memchr::memmem::Finder;
 use serde_json::json;
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,9 +35,16 @@ const ID_FIELDS: [&str; 2] = [r#""seq":"#, r#""message":{"id":"#];
 /// Arguments of `hearth-bench load`.
 #[derive(clap::Args, Clone, Debug)]
 pub struct LoadArgs {
-    /// Server URL (loopback only).
-    #[arg(long, default_value = "http://127.0.0.1:3001")]
-    pub url: String,
+    /// Server URL (loopback only). Repeat it (or give a comma list) for the
+    /// nodes of a cluster: connections, and senders, take the nodes in turn;
+    /// all use the same accounts and room.
+    #[arg(
+        long = "url",
+        value_name = "URL",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:3001"
+    )]
+    pub urls: Vec<String>,
     /// WebSocket connections to open.
     #[arg(long, default_value_t = 1000)]
     pub conns: usize,
@@ -49,6 +58,12 @@ pub struct LoadArgs {
     /// the room, so every connection is a receiver only.
     #[arg(long)]
     pub http_senders: bool,
+    /// HTTP senders post as these many accounts of their own
+    /// (`<prefix>s<i>`), not as the receivers' users (which --conns caps):
+    /// with limits kept per user in a shared database, 20 senders on one
+    /// account would all queue on that account's row.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub sender_accounts: usize,
     /// Messages per second, all senders together (0: idle only).
     #[arg(long, default_value_t = 10.0)]
     pub rate: f64,
@@ -58,9 +73,14 @@ pub struct LoadArgs {
     /// Quiet time after connecting, to measure idle CPU and RSS.
     #[arg(long, default_value = "5s")]
     pub idle: humantime::Duration,
-    /// Server process id, for RSS and CPU.
-    #[arg(long)]
-    pub pid: Option<u32>,
+    /// Server process id, for RSS and CPU; with several --url, one per URL
+    /// in the same order (repeat it, or give a comma list).
+    #[arg(long = "pid", value_name = "PID", value_delimiter = ',')]
+    pub pids: Vec<u32>,
+    /// PostgreSQL's postmaster process id: the CPU of it and its children
+    /// (backends, WAL writer, …) is reported too.
+    #[arg(long, value_name = "PID")]
+    pub pg_pid: Option<u32>,
     /// Connections opened at once.
     #[arg(long, default_value_t = 256)]
     pub connect_concurrency: usize,
@@ -90,15 +110,95 @@ struct Shared {
     last_delivery_us: AtomicU64,
     latency: Latencies,
     ack_latency: Latencies,
+    /// With several servers: deliveries by the sender's node.
+    cluster: Option<Split>,
     /// Set when sending starts: (deadline, interval between one sender's messages).
     start: watch::Receiver<Option<(TokioInstant, Duration)>>,
     pad: String,
 }
 
+/// Deliveries of a cluster run, by whether the receiver is on the node the
+/// message was sent to (the node is in the content: `content_via`).
+struct Split {
+    same: Latencies,
+    cross: Latencies,
+    same_deliveries: AtomicU64,
+    cross_deliveries: AtomicU64,
+    /// Acks of the WebSocket senders, per node they are connected to.
+    acked_by_node: Vec<AtomicU64>,
+}
+
+impl Split {
+    fn new(nodes: usize) -> Self {
+        Self {
+            same: Latencies::new(SHARDS),
+            cross: Latencies::new(SHARDS),
+            same_deliveries: AtomicU64::new(0),
+            cross_deliveries: AtomicU64::new(0),
+            acked_by_node: (0..nodes).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// The report, from the connections and the acked messages per node.
+    fn report(
+        &self,
+        urls: &[String],
+        conns: &[usize],
+        senders: &[usize],
+        acked: &[u64],
+    ) -> ClusterReport {
+        let total: u64 = conns.iter().map(|&c| c as u64).sum();
+        let same_expected: u64 = acked.iter().zip(conns).map(|(&a, &c)| a * c as u64).sum();
+        let cross_expected: u64 = acked
+            .iter()
+            .zip(conns)
+            .map(|(&a, &c)| a * (total - c as u64))
+            .sum();
+        let class = |delivered: &AtomicU64, expected: u64, latency: &Latencies| {
+            let delivered = delivered.load(Ordering::Relaxed);
+            Deliveries {
+                expected,
+                delivered,
+                ratio: ratio(delivered, expected),
+                latency: Latency::from_micros(&latency.merged()),
+            }
+        };
+        ClusterReport {
+            nodes: (0..urls.len())
+                .map(|i| NodeLoad {
+                    url: urls[i].clone(),
+                    connections: conns[i],
+                    senders: senders[i],
+                    acked: acked[i],
+                })
+                .collect(),
+            same_node: class(&self.same_deliveries, same_expected, &self.same),
+            cross_node: class(&self.cross_deliveries, cross_expected, &self.cross),
+        }
+    }
+}
+
 /// Runs the scenario and prints (and optionally saves) the report.
 pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
-    let addr = client::loopback_addr(&args.url)?;
-    let proc_ = args.pid.map(Proc);
+    let addrs = args
+        .urls
+        .iter()
+        .map(|u| client::loopback_addr(u))
+        .collect::<anyhow::Result<Vec<SocketAddr>>>()?;
+    let nodes = addrs.len();
+    if nodes == 0 {
+        bail!("give at least one --url");
+    }
+    if !args.pids.is_empty() && args.pids.len() != nodes {
+        bail!(
+            "give one --pid per --url, in the same order ({nodes} URLs, {} pids)",
+            args.pids.len()
+        );
+    }
+    let watch = Watch {
+        servers: args.pids.iter().copied().map(Proc).collect(),
+        database: args.pg_pid.map(Proc),
+    };
     let users = args.users.clamp(1, args.conns.max(1));
     let ws_senders = if args.http_senders {
         0
@@ -106,7 +206,15 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
         args.senders.min(args.conns)
     };
     eprintln!("registering {users} users…");
-    let accounts = client::accounts(addr, &args.prefix, users).await?;
+    // The nodes of a cluster share the accounts: register them on the first.
+    let accounts = client::accounts(addrs[0], &args.prefix, users).await?;
+    let sender_accounts = if args.http_senders && args.sender_accounts > 0 {
+        eprintln!("registering {} sender accounts…", args.sender_accounts);
+        let prefix = format!("{}s", args.prefix);
+        client::accounts(addrs[0], &prefix, args.sender_accounts).await?
+    } else {
+        accounts.clone()
+    };
     let run = format!("{:x}", now_us() & 0xffff_ffff);
     let (start_tx, start) = watch::channel(None);
     let shared = Arc::new(Shared {
@@ -124,6 +232,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
         last_delivery_us: AtomicU64::new(0),
         latency: Latencies::new(SHARDS),
         ack_latency: Latencies::new(SHARDS),
+        cluster: (nodes > 1).then(|| Split::new(nodes)),
         start,
         pad: "x".repeat(args.payload),
     });
@@ -133,26 +242,30 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
         http_senders: args.http_senders,
         ..Default::default()
     };
-    report.usage = ServerUsage::before(proc_);
+    report.usage = ServerUsage::before(&watch);
 
-    eprintln!("opening {} connections…", args.conns);
+    if nodes > 1 {
+        eprintln!("opening {} connections over {nodes} nodes…", args.conns);
+    } else {
+        eprintln!("opening {} connections…", args.conns);
+    }
     let stop = CancellationToken::new();
-    let (connect_hist, failures, ws_sender_count) =
-        connect_all(addr, &accounts, &args, ws_senders, &shared, &stop).await;
-    report.connections = args.conns - failures as usize;
-    report.connect_failures = failures;
-    report.connect = Latency::from_micros(&connect_hist);
+    let open = connect_all(&addrs, &accounts, &args, ws_senders, &shared, &stop).await;
+    report.connections = args.conns - open.failures as usize;
+    report.connect_failures = open.failures;
+    report.connect = Latency::from_micros(&open.hist);
+    let ws_sender_count: usize = open.senders.iter().sum();
     let sender_count = if args.http_senders {
         args.senders
     } else {
         ws_sender_count
     };
     report.senders = sender_count;
-    let http_stats = SendStats::new();
+    let http_stats = SendStats::for_nodes(nodes);
 
     report
         .usage
-        .measure_idle(proc_, *args.idle, report.connections)
+        .measure_idle(&watch, *args.idle, &open.conns)
         .await;
 
     if args.rate > 0.0 && sender_count > 0 {
@@ -160,12 +273,12 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
             "sending {} msg/s from {sender_count} senders for {}…",
             args.rate, args.duration
         );
-        let load_start = proc_.map(Proc::cpu);
+        let load_start = watch.mark();
         let started_us = now_us();
         let deadline = TokioInstant::now() + *args.duration;
         let interval = Duration::from_secs_f64(sender_count as f64 / args.rate);
         let http = args.http_senders.then(|| {
-            let (accounts, stats) = (accounts.clone(), http_stats.clone());
+            let (accounts, stats) = (sender_accounts.clone(), http_stats.clone());
             let plan = senders::Plan {
                 count: args.senders,
                 rate: args.rate,
@@ -173,10 +286,11 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
                 run: shared.run.clone(),
                 pad: shared.pad.clone(),
             };
-            tokio::spawn(async move { senders::run(addr, &accounts, plan, stats).await })
+            let addrs = addrs.clone();
+            tokio::spawn(async move { senders::run(&addrs, &accounts, plan, stats).await })
         });
         let _ = start_tx.send(Some((deadline, interval)));
-        report.usage.track_peak(proc_, deadline).await;
+        report.usage.track_peak(&watch, deadline).await;
         if let Some(http) = http {
             let _ = http.await;
             shared
@@ -197,7 +311,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
         report.sent = sent;
         report.send_rate = sent as f64 / args.duration.as_secs_f64();
         drain(&shared, sent, report.connections as u64).await;
-        report.usage.load_cpu_percent = cpu_since(proc_, load_start);
+        report.usage.finish_load(&watch, &load_start);
         let last = shared
             .last_delivery_us
             .load(Ordering::Relaxed)
@@ -221,6 +335,22 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
     let mut acks = shared.ack_latency.merged();
     acks.add(http_stats.ack_latency.merged())?;
     report.ack_latency = Latency::from_micros(&acks);
+    if let Some(split) = &shared.cluster {
+        let acked: Vec<u64> = (0..nodes)
+            .map(|i| {
+                split.acked_by_node[i].load(Ordering::Relaxed)
+                    + http_stats.acked_by_node[i].load(Ordering::Relaxed)
+            })
+            .collect();
+        let senders: Vec<usize> = if args.http_senders {
+            (0..nodes)
+                .map(|i| (i..args.senders).step_by(nodes).count())
+                .collect()
+        } else {
+            open.senders.clone()
+        };
+        report.cluster = Some(split.report(&args.urls, &open.conns, &senders, &acked));
+    }
     report.print();
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
@@ -228,33 +358,56 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
     Ok(report)
 }
 
-/// Opens every connection (the v1 lobby stream); the first `ws_senders` to
-/// open also send. Returns the connect-time histogram, the number of
-/// failures and the number of senders.
+/// What [`connect_all`] opened.
+struct Opened {
+    hist: Histogram<u64>,
+    failures: u64,
+    /// Open connections per node.
+    conns: Vec<usize>,
+    /// WebSocket senders per node.
+    senders: Vec<usize>,
+}
+
+/// WebSocket senders on `node` of `nodes` when `total` are wanted: the
+/// nodes take turns.
+fn sender_quota(total: usize, nodes: usize, node: usize) -> usize {
+    total / nodes + usize::from(node < total % nodes)
+}
+
+/// Opens every connection (the v1 lobby stream), connection `i` to node
+/// `i % nodes`; the first to open on each node, up to its share of
+/// `ws_senders`, also send.
 async fn connect_all(
-    addr: std::net::SocketAddr,
+    addrs: &[SocketAddr],
     accounts: &[Account],
     args: &LoadArgs,
     ws_senders: usize,
     shared: &Arc<Shared>,
     stop: &CancellationToken,
-) -> (Histogram<u64>, u64, usize) {
-    let mut senders = 0;
+) -> Opened {
+    let nodes = addrs.len();
+    let mut conns = vec![0; nodes];
+    let mut senders = vec![0; nodes];
+    let mut next_sender = 0;
     let (hist, failures) = client::connect_all(
-        addr,
+        addrs,
         accounts,
         "/api/chat/ws",
         args.conns,
         args.connect_concurrency,
         |i, ws| {
-            let sender = (senders < ws_senders).then(|| {
-                senders += 1;
-                senders - 1
+            let node = i % nodes;
+            conns[node] += 1;
+            let sender = (senders[node] < sender_quota(ws_senders, nodes, node)).then(|| {
+                senders[node] += 1;
+                next_sender += 1;
+                next_sender - 1
             });
             tokio::spawn(connection(
                 ws,
                 shared.clone(),
                 i % SHARDS,
+                node,
                 stop.clone(),
                 sender,
                 args.senders.max(1),
@@ -262,14 +415,21 @@ async fn connect_all(
         },
     )
     .await;
-    (hist, failures, senders)
+    Opened {
+        hist,
+        failures,
+        conns,
+        senders,
+    }
 }
 
-/// One connection: counts what it receives; a sender also sends on its timer.
+/// One connection to node `node`: counts what it receives; a sender also
+/// sends on its timer.
 async fn connection(
     mut ws: Ws,
     shared: Arc<Shared>,
     shard: usize,
+    node: usize,
     stop: CancellationToken,
     sender: Option<usize>,
     senders: usize,
@@ -304,7 +464,8 @@ async fn connection(
                     continue;
                 }
                 let client_id = format!("{}-{}-{seq}", shared.run, sender.unwrap_or(0));
-                let frame = json!({"type": "message", "content": content(&shared.run, &shared.pad), "client_id": client_id});
+                let tag = shared.cluster.as_ref().map(|_| node);
+                let frame = json!({"type": "message", "content": content_via(&shared.run, tag, &shared.pad), "client_id": client_id});
                 in_flight.push_back(now_us());
                 if ws.send(Message::Text(frame.to_string().into())).await.is_err() {
                     shared.closed_early.fetch_add(1, Ordering::Relaxed);
@@ -315,10 +476,13 @@ async fn connection(
             }
             frame = ws.next() => match frame {
                 Some(Ok(Message::Text(t))) => {
-                    if on_text(t.as_str(), &shared, shard, &mut last_id)
-                        && let Some(sent) = in_flight.pop_front()
-                    {
-                        shared.ack_latency.record(shard, now_us().saturating_sub(sent));
+                    if on_text(t.as_str(), &shared, shard, node, &mut last_id) {
+                        if let Some(sent) = in_flight.pop_front() {
+                            shared.ack_latency.record(shard, now_us().saturating_sub(sent));
+                        }
+                        if let Some(split) = &shared.cluster {
+                            split.acked_by_node[node].fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                 }
                 Some(Ok(_)) => {}
@@ -341,8 +505,8 @@ pub(crate) fn frame_len(payload: usize) -> u64 {
     (payload + header) as u64
 }
 
-/// Counts one text frame; true when it was an ack.
-fn on_text(t: &str, shared: &Shared, shard: usize, last_id: &mut i64) -> bool {
+/// Counts one text frame received on node `node`; true when it was an ack.
+fn on_text(t: &str, shared: &Shared, shard: usize, node: usize, last_id: &mut i64) -> bool {
     shared
         .bytes
         .fetch_add(frame_len(t.len()), Ordering::Relaxed);
@@ -356,9 +520,21 @@ fn on_text(t: &str, shared: &Shared, shard: usize, last_id: &mut i64) -> bool {
         let now = now_us();
         let stamp = &rest[at + shared.tag.needle().len()..];
         if let Some(sent) = digits(stamp) {
-            shared
-                .latency
-                .record(shard, now.saturating_sub(sent as u64));
+            let took = now.saturating_sub(sent as u64);
+            shared.latency.record(shard, took);
+            if let Some(split) = &shared.cluster {
+                match node_after_stamp(stamp) {
+                    Some(from) if from == node => {
+                        split.same.record(shard, took);
+                        split.same_deliveries.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Some(_) => {
+                        split.cross.record(shard, took);
+                        split.cross_deliveries.fetch_add(1, Ordering::Relaxed);
+                    }
+                    None => {}
+                }
+            }
         }
         let id = digits(id).unwrap_or(0);
         if id <= *last_id {
@@ -403,5 +579,43 @@ async fn drain(shared: &Shared, sent: u64, connections: u64) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn senders_take_the_nodes_in_turn() {
+        let quotas = |total, nodes| {
+            (0..nodes)
+                .map(|n| sender_quota(total, nodes, n))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(quotas(10, 1), [10]);
+        assert_eq!(quotas(5, 2), [3, 2]);
+        assert_eq!(quotas(10, 3), [4, 3, 3]);
+        assert_eq!(quotas(1, 3), [1, 0, 0]);
+    }
+
+    #[test]
+    fn deliveries_split_by_the_senders_node() {
+        let split = Split::new(2);
+        split
+            .same_deliveries
+            .store(3 * 4 + 5 * 6, Ordering::Relaxed);
+        split
+            .cross_deliveries
+            .store(3 * 6 + 5 * 4, Ordering::Relaxed);
+        let urls = [
+            "http://127.0.0.1:1".to_owned(),
+            "http://127.0.0.1:2".to_owned(),
+        ];
+        // 4 connections on node 1, 6 on node 2; 3 messages acked via node 1, 5 via node 2.
+        let r = split.report(&urls, &[4, 6], &[1, 1], &[3, 5]);
+        assert_eq!((r.same_node.expected, r.cross_node.expected), (42, 38));
+        assert_eq!((r.same_node.ratio, r.cross_node.ratio), (1.0, 1.0));
+        assert_eq!(r.nodes[1].connections, 6);
     }
 }

@@ -3,7 +3,9 @@
 //! `load` opens N WebSocket connections across U users, has S of them send R
 //! messages per second in total with a timestamp in the content, and reports
 //! connect failures, server RSS per connection and idle CPU (with `--pid`),
-//! deliveries per second, the delivery ratio and latency percentiles.
+//! deliveries per second, the delivery ratio and latency percentiles. Given
+//! several `--url`s (the nodes of a cluster) it spreads connections and
+//! senders over them and splits deliveries into same-node and cross-node.
 //! `team` does the same on the v2 stream with rooms and direct messages.
 //! Traffic goes to loopback only.
 

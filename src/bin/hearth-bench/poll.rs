@@ -166,7 +166,7 @@ pub async fn run(args: PollArgs) -> anyhow::Result<PollReport> {
         run: counters.run.clone(),
         pad: String::new(),
     };
-    senders::run(addr, &accounts, plan, stats.clone()).await;
+    senders::run(&[addr], &accounts, plan, stats.clone()).await;
     let cpu = cpu_since(proc_, cpu_start);
     // One more round so every poller fetches the last messages (less when
     // they all have them already).

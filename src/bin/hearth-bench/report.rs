@@ -54,8 +54,56 @@ pub struct LoadReport {
     pub bytes_received: u64,
     /// Bytes of the message frames alone (headers included).
     pub message_bytes: u64,
+    /// With several servers (`--url` repeated): the nodes, and the
+    /// deliveries split by whether the receiver is on the sender's node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterReport>,
     #[serde(flatten)]
     pub usage: ServerUsage,
+}
+
+/// A `load` run over the nodes of a cluster.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClusterReport {
+    pub nodes: Vec<NodeLoad>,
+    /// Deliveries to connections on the node the message was sent to.
+    pub same_node: Deliveries,
+    /// Deliveries to connections on the other nodes.
+    pub cross_node: Deliveries,
+}
+
+/// One node's share of a cluster run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NodeLoad {
+    pub url: String,
+    pub connections: usize,
+    pub senders: usize,
+    /// Messages sent through this node and acked.
+    pub acked: u64,
+}
+
+/// One class of deliveries.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Deliveries {
+    pub expected: u64,
+    pub delivered: u64,
+    pub ratio: f64,
+    pub latency: Latency,
+}
+
+impl Deliveries {
+    fn print(&self, label: &str) {
+        println!(
+            "{label:<19}{} of {} expected: ratio {:.6} | p50 {:.2} ms | p99 {:.2} ms | p999 {:.2} ms | max {:.2} ms",
+            self.delivered,
+            self.expected,
+            self.ratio,
+            self.latency.p50_ms,
+            self.latency.p99_ms,
+            self.latency.p999_ms,
+            self.latency.max_ms
+        );
+    }
 }
 
 impl LoadReport {
@@ -67,6 +115,10 @@ impl LoadReport {
             && self.error_frames == 0
             && self.acked == self.sent
             && self.deliveries == self.expected_deliveries
+            && self.cluster.as_ref().is_none_or(|c| {
+                c.same_node.delivered == c.same_node.expected
+                    && c.cross_node.delivered == c.cross_node.expected
+            })
     }
 
     /// Prints a human-readable summary.
@@ -112,6 +164,20 @@ impl LoadReport {
             self.latency.max_ms,
             self.latency.samples
         );
+        if let Some(c) = &self.cluster {
+            for (i, n) in c.nodes.iter().enumerate() {
+                println!(
+                    "  node {:<2} {}  {} connections | {} senders | {} acked",
+                    i + 1,
+                    n.url,
+                    n.connections,
+                    n.senders,
+                    n.acked
+                );
+            }
+            c.same_node.print("same-node");
+            c.cross_node.print("cross-node");
+        }
         println!(
             "problems           out-of-order/duplicate {} | error frames {} (rate limited {}) | closed early {}",
             self.out_of_order, self.error_frames, self.rate_limited, self.closed_early

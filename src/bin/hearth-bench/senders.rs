@@ -4,7 +4,7 @@
 //! Their pacing (`paced`) also drives the `team` senders.
 
 use crate::client::Account;
-use crate::stats::{Latencies, content};
+use crate::stats::{Latencies, content_via};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,16 +19,24 @@ pub struct SendStats {
     pub errors: AtomicU64,
     pub rate_limited: AtomicU64,
     pub ack_latency: Latencies,
+    /// Acked messages per server they were sent to (one entry per node).
+    pub acked_by_node: Vec<AtomicU64>,
 }
 
 impl SendStats {
     pub fn new() -> Arc<Self> {
+        Self::for_nodes(1)
+    }
+
+    /// Stats of senders spread over `nodes` servers.
+    pub fn for_nodes(nodes: usize) -> Arc<Self> {
         Arc::new(Self {
             sent: AtomicU64::new(0),
             acked: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
             ack_latency: Latencies::new(16),
+            acked_by_node: (0..nodes.max(1)).map(|_| AtomicU64::new(0)).collect(),
         })
     }
 }
@@ -104,11 +112,17 @@ where
     }
 }
 
-/// Runs the senders of `plan`.
-pub async fn run(addr: SocketAddr, accounts: &[Account], plan: Plan, stats: Arc<SendStats>) {
-    let url = format!("http://{addr}/api/chat/messages");
+/// Runs the senders of `plan`; sender `n` posts to server `n % addrs.len()`
+/// (with several, the content names it: [`content_via`]).
+pub async fn run(addrs: &[SocketAddr], accounts: &[Account], plan: Plan, stats: Arc<SendStats>) {
+    let urls: Vec<String> = addrs
+        .iter()
+        .map(|addr| format!("http://{addr}/api/chat/messages"))
+        .collect();
+    let tag_node = addrs.len() > 1;
     paced(&plan, |n, http, mut pace| {
-        let (url, stats) = (url.clone(), stats.clone());
+        let node = n % urls.len();
+        let (url, stats) = (urls[node].clone(), stats.clone());
         let (token, run, pad) = (
             accounts[n % accounts.len()].token.clone(),
             plan.run.clone(),
@@ -116,13 +130,19 @@ pub async fn run(addr: SocketAddr, accounts: &[Account], plan: Plan, stats: Arc<
         );
         async move {
             while let Some(seq) = pace.next().await {
-                let body = json!({"content": content(&run, &pad), "client_id": format!("{run}-h{n}-{seq}")});
+                let content = content_via(&run, tag_node.then_some(node), &pad);
+                let body = json!({"content": content, "client_id": format!("{run}-h{n}-{seq}")});
                 stats.sent.fetch_add(1, Ordering::Relaxed);
                 let started = Instant::now();
                 match http.post(&url).bearer_auth(&token).json(&body).send().await {
                     Ok(res) if res.status().is_success() => {
                         stats.acked.fetch_add(1, Ordering::Relaxed);
-                        stats.ack_latency.record(n, started.elapsed().as_micros() as u64);
+                        if let Some(a) = stats.acked_by_node.get(node) {
+                            a.fetch_add(1, Ordering::Relaxed);
+                        }
+                        stats
+                            .ack_latency
+                            .record(n, started.elapsed().as_micros() as u64);
                     }
                     Ok(res) if res.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
                         stats.rate_limited.fetch_add(1, Ordering::Relaxed);

@@ -71,11 +71,49 @@ pub fn content(run: &str, pad: &str) -> String {
     format!("bench {run} {} {pad}", now_us())
 }
 
+/// The content of a bench message sent through node `node` of a cluster
+/// (`None`: a single server, the plain [`content`]): `:node` follows the
+/// send stamp, so receivers can tell same-node from cross-node deliveries.
+pub fn content_via(run: &str, node: Option<usize>, pad: &str) -> String {
+    match node {
+        Some(node) => format!("bench {run} {}:{node} {pad}", now_us()),
+        None => content(run, pad),
+    }
+}
+
+/// The node after a send stamp (`1234:1 …` → 1), as [`content_via`] wrote it.
+pub fn node_after_stamp(s: &str) -> Option<usize> {
+    let rest = s.trim_start_matches(|c: char| c.is_ascii_digit());
+    digits(rest.strip_prefix(':')?).and_then(|v| usize::try_from(v).ok())
+}
+
 /// A delivery ratio: `got / expected`, 1 when nothing was expected.
 pub fn ratio(got: u64, expected: u64) -> f64 {
     if expected == 0 {
         1.0
     } else {
         got as f64 / expected as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_node_follows_the_stamp() {
+        let c = content_via("ab12", Some(2), "xx");
+        let after = c.strip_prefix("bench ab12 ").expect("tagged");
+        assert!(digits(after).is_some_and(|v| v > 0));
+        assert_eq!(node_after_stamp(after), Some(2));
+        assert_eq!(stamp_in(&c, "ab12"), digits(after).map(|v| v as u64));
+        // A single server's content carries no node.
+        let plain = content_via("ab12", None, "");
+        assert_eq!(
+            plain,
+            format!("bench ab12 {} ", digits(&plain[11..]).expect("stamp"))
+        );
+        assert_eq!(node_after_stamp(&plain[11..]), None);
+        assert_eq!(node_after_stamp("123:x"), None);
     }
 }

@@ -114,15 +114,17 @@ impl Load {
     pub async fn run(self, args: &SuiteArgs) -> anyhow::Result<LoadReport> {
         let server = Server::start(args).await?;
         let report = load::run(LoadArgs {
-            url: server.url(),
+            urls: vec![server.url()],
             conns: self.conns,
             users: self.users.min(self.conns.max(1)),
             senders: self.senders,
             http_senders: true,
+            sender_accounts: 0,
             rate: self.rate,
             duration: Duration::from_secs(self.secs).into(),
             idle: Duration::from_secs(self.idle).into(),
-            pid: server.pid(),
+            pids: server.pid().into_iter().collect(),
+            pg_pid: None,
             connect_concurrency: 256,
             prefix: "bench".into(),
             payload: 0,

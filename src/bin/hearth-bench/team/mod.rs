@@ -19,7 +19,7 @@ use crate::procstat::Proc;
 use crate::report::Latency;
 use crate::senders::Plan;
 use crate::stats::{histogram, now_us, ratio};
-use crate::usage::{ServerUsage, cpu_since};
+use crate::usage::{ServerUsage, Watch, cpu_since};
 use plan::Rng;
 use receive::Shared;
 use send::{SendStats, Targets};
@@ -118,7 +118,7 @@ pub async fn run(args: TeamArgs) -> anyhow::Result<TeamReport> {
         dms_per_user,
         setup_secs: setup.secs,
         target_rate: args.rate,
-        usage: ServerUsage::before(proc_),
+        usage: ServerUsage::before(&Watch::single(args.pid)),
         ..Default::default()
     };
 
@@ -144,7 +144,7 @@ pub async fn run(args: TeamArgs) -> anyhow::Result<TeamReport> {
         .collect();
     report
         .usage
-        .measure_idle(proc_, *args.idle, report.connections)
+        .measure_idle(&Watch::single(args.pid), *args.idle, &[report.connections])
         .await;
 
     let stats = Arc::new(SendStats::new(classes));
@@ -182,7 +182,10 @@ pub async fn run(args: TeamArgs) -> anyhow::Result<TeamReport> {
             stats.clone(),
             rng.next(),
         ));
-        report.usage.track_peak(proc_, deadline).await;
+        report
+            .usage
+            .track_peak(&Watch::single(args.pid), deadline)
+            .await;
         let _ = send.await;
         let sent = stats.sent.load(Ordering::Relaxed);
         report.sent = sent;

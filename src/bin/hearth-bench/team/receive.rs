@@ -80,7 +80,7 @@ pub async fn connect_all(
 ) -> (Histogram<u64>, u64, Vec<u64>) {
     let mut open = vec![0u64; accounts.len()];
     let (hist, failures) = client::connect_all(
-        addr,
+        &[addr],
         accounts,
         "/api/chat/ws?v=2",
         conns,
