@@ -468,3 +468,69 @@ pub fn ids(messages: &[Value]) -> Vec<i64> {
         .map(|m| m["id"].as_i64().expect("id"))
         .collect()
 }
+
+/// Debian's nginx (a test fails without it: scripts/test.sh installs it),
+/// on a free loopback port, serving the site `site(port)` returns.
+pub struct Nginx {
+    pub addr: SocketAddr,
+    _child: tokio::process::Child,
+    _dir: TempDir,
+}
+
+impl Nginx {
+    /// Checks the configuration with `nginx -t`, starts nginx in the
+    /// foreground and waits until it listens.
+    pub async fn start(site: impl FnOnce(u16) -> String) -> Self {
+        let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+            .expect(
+                "nginx is not installed: scripts/test.sh installs Debian's nginx for this test",
+            );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let d = dir.path().display();
+        std::fs::write(dir.path().join("site.conf"), site(port)).expect("site");
+        let conf = format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\n\
+             events {{ worker_connections 512; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+             fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+             include {d}/site.conf;\n}}\n"
+        );
+        let conf_path = dir.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).expect("conf");
+        let run = |test: bool| {
+            let mut cmd = tokio::process::Command::new(&nginx);
+            if test {
+                cmd.arg("-t");
+            }
+            cmd.arg("-p").arg(dir.path()).arg("-c").arg(&conf_path);
+            cmd
+        };
+        let check = run(true).output().await.expect("nginx -t");
+        assert!(
+            check.status.success(),
+            "nginx -t: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let child = run(false).kill_on_drop(true).spawn().expect("start nginx");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        tokio::time::timeout(WAIT, async {
+            while TcpStream::connect(addr).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("nginx listens");
+        Self {
+            addr,
+            _child: child,
+            _dir: dir,
+        }
+    }
+}

@@ -6,37 +6,14 @@ use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-use tokio::process::{Child, Command};
 
 /// nginx's read timeout in these tests (the site file says 3600s).
 const NGINX_TIMEOUT_SECS: u64 = 3;
 
-fn nginx_binary() -> Option<PathBuf> {
-    ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-}
-
-struct Nginx {
-    _child: Child,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-/// Runs nginx with the site file, pointed at `upstream`, on a free loopback port.
+/// nginx with the site file, pointed at `upstream`.
 async fn start_nginx(upstream: SocketAddr) -> Nginx {
-    let Some(nginx) = nginx_binary() else {
-        panic!("nginx is not installed: scripts/test.sh installs Debian's nginx for this test");
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let site = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/nginx/hearth.conf"),
     )
@@ -51,59 +28,15 @@ async fn start_nginx(upstream: SocketAddr) -> Nginx {
             "the site file changed: {needle} is gone"
         );
     }
-    let site = site
-        .replace("server 127.0.0.1:3001;", &format!("server {upstream};"))
-        .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
-        .replace(
-            "proxy_read_timeout 3600s;",
-            &format!("proxy_read_timeout {NGINX_TIMEOUT_SECS}s;"),
-        );
-    let d = dir.path().display();
-    std::fs::write(dir.path().join("site.conf"), site).unwrap();
-    let conf = format!(
-        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\n\
-         events {{ worker_connections 256; }}\n\
-         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
-         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-         include {d}/site.conf;\n}}\n"
-    );
-    let conf_path = dir.path().join("nginx.conf");
-    std::fs::write(&conf_path, conf).unwrap();
-    let check = Command::new(&nginx)
-        .arg("-t")
-        .arg("-p")
-        .arg(dir.path())
-        .arg("-c")
-        .arg(&conf_path)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "nginx -t: {}",
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let child = Command::new(&nginx)
-        .arg("-p")
-        .arg(dir.path())
-        .arg("-c")
-        .arg(&conf_path)
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    tokio::time::timeout(WAIT, async {
-        while tokio::net::TcpStream::connect(addr).await.is_err() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    Nginx::start(|port| {
+        site.replace("server 127.0.0.1:3001;", &format!("server {upstream};"))
+            .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
+            .replace(
+                "proxy_read_timeout 3600s;",
+                &format!("proxy_read_timeout {NGINX_TIMEOUT_SECS}s;"),
+            )
     })
     .await
-    .expect("nginx listens");
-    Nginx {
-        _child: child,
-        addr,
-        _dir: dir,
-    }
 }
 
 async fn via(

@@ -109,7 +109,7 @@ async fn three_nodes_serve_one_team_in_one_order() {
     );
 
     // The seed's polling endpoints through nginx: the same cursor, any node.
-    let nginx = Nginx::start(&cluster.addrs()).await;
+    let nginx = cluster_nginx(&cluster.addrs()).await;
     let polled = http.poll_all(nginx.addr, &users[1], 0).await;
     assert_eq!(ids(&polled), orders[0], "polling through nginx");
     let half = orders[0][EACH];

@@ -224,7 +224,7 @@ async fn busy_node(cluster: &Cluster) -> usize {
 async fn a_node_killed_mid_chat_loses_nothing() {
     let Some(admin) = admin_url() else { return };
     let mut cluster = Cluster::start(&admin, 3).await;
-    let nginx = Nginx::start(&cluster.addrs()).await;
+    let nginx = cluster_nginx(&cluster.addrs()).await;
     chat_through(&mut cluster, &nginx, async |cluster, acks| {
         eventually(WAIT, "some messages acked", || async {
             acks.load(Ordering::SeqCst) >= 30
@@ -240,7 +240,7 @@ async fn a_node_killed_mid_chat_loses_nothing() {
 async fn a_rolling_restart_of_every_node_loses_nothing() {
     let Some(admin) = admin_url() else { return };
     let mut cluster = Cluster::start(&admin, 3).await;
-    let nginx = Nginx::start(&cluster.addrs()).await;
+    let nginx = cluster_nginx(&cluster.addrs()).await;
     chat_through(&mut cluster, &nginx, async |cluster, acks| {
         for i in 0..3 {
             let before = acks.load(Ordering::SeqCst);

@@ -4,10 +4,9 @@ use crate::child::ChildServer;
 use crate::helpers::*;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use tempfile::TempDir;
-use tokio::process::{Child, Command};
 
 /// The admin URL of the throw-away PostgreSQL, or `None` (the test is then
 /// skipped, except in CI where scripts/test.sh always starts one).
@@ -253,73 +252,25 @@ impl Http {
 }
 
 /// Debian's nginx with `packaging/nginx/cluster.conf`, its upstream block
-/// pointed at `nodes`, on a free loopback port.
-pub struct Nginx {
-    pub addr: SocketAddr,
-    _child: Child,
-    _dir: TempDir,
-}
-
-impl Nginx {
-    pub async fn start(nodes: &[SocketAddr]) -> Self {
-        let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists())
-            .expect("nginx is not installed: scripts/test.sh installs Debian's nginx");
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let site = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/nginx/cluster.conf"),
-        )
-        .expect("cluster.conf");
-        let seed_servers = "    server hearth1:3001;\n    server hearth2:3001;\n";
-        for needle in ["ip_hash;", seed_servers, "listen 80;"] {
-            assert!(
-                site.contains(needle),
-                "cluster.conf changed: {needle:?} is gone"
-            );
-        }
-        let servers: String = nodes.iter().map(|a| format!("    server {a};\n")).collect();
-        let site = site
-            .replace(seed_servers, &servers)
-            .replace("listen 80;", &format!("listen 127.0.0.1:{port};"));
-        let d = dir.path().display();
-        std::fs::write(dir.path().join("site.conf"), site).expect("site");
-        let conf = format!(
-            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
-             events {{ worker_connections 512; }}\n\
-             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
-             fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-             include {d}/site.conf;\n}}\n"
+/// pointed at `nodes`.
+pub async fn cluster_nginx(nodes: &[SocketAddr]) -> Nginx {
+    let site = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/nginx/cluster.conf"),
+    )
+    .expect("cluster.conf");
+    let seed_servers = "    server hearth1:3001;\n    server hearth2:3001;\n";
+    for needle in ["ip_hash;", seed_servers, "listen 80;"] {
+        assert!(
+            site.contains(needle),
+            "cluster.conf changed: {needle:?} is gone"
         );
-        let conf_path = dir.path().join("nginx.conf");
-        std::fs::write(&conf_path, conf).expect("conf");
-        let child = Command::new(&nginx)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(&conf_path)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start nginx");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-        tokio::time::timeout(WAIT, async {
-            while tokio::net::TcpStream::connect(addr).await.is_err() {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await
-        .expect("nginx listens");
-        Self {
-            addr,
-            _child: child,
-            _dir: dir,
-        }
     }
+    let servers: String = nodes.iter().map(|a| format!("    server {a};\n")).collect();
+    Nginx::start(|port| {
+        site.replace(seed_servers, &servers)
+            .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
+    })
+    .await
 }
 
 /// Waits (up to `within`) until `check` is true.
