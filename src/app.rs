@@ -4,6 +4,7 @@
 use crate::auth::{AuthLimits, AuthService, revocation};
 use crate::chat::ChatService;
 use crate::config::Config;
+use crate::conversation::ConversationService;
 use crate::hub::{Hub, SessionRegistry};
 use crate::limits::{ConnectionLimits, ReadBudget, SendLimiter, nofile};
 use crate::rooms::RoomService;
@@ -70,7 +71,9 @@ impl Application {
             chat: ChatService::new(
                 store.clone(),
                 SendLimiter::per_second(config.send_rate, config.send_burst),
+                config.conversation,
             ),
+            conversation: ConversationService::new(store.clone(), hub.clone(), config.conversation),
             rooms: RoomService::new(store.clone()),
             registry: SessionRegistry::new(limits.max_websockets_per_user),
             connections: ConnectionLimits::new(max_connections, limits.max_connections_per_ip),
@@ -189,6 +192,19 @@ async fn open_store(config: &Config) -> anyhow::Result<(Store, Arc<Hub>, Vec<u8>
         let hub = Hub::new(pg.head_seq_at_start(), buffer);
         let publisher = hub.clone();
         pg.start(Box::new(move |c: &[Change]| publisher.publish(c)));
+        // Other nodes' typing indicators reach this node's sessions.
+        let mut notes = pg.typing_notes();
+        let typing_hub = hub.clone();
+        tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                match notes.recv().await {
+                    Ok(note) => typing_hub.typing(note.room_id, &note.user),
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
         let secret = pg.jwt_secret().to_vec();
         tracing::info!("running as a cluster node on PostgreSQL");
         return Ok((Store::postgres(pg), hub, secret));
@@ -302,6 +318,7 @@ async fn housekeeping(state: Arc<AppState>) {
             _ = tick.tick() => {}
         }
         state.chat.sweep();
+        state.conversation.sweep();
         state.auth.sweep();
         state.reads.sweep();
         let messages = state

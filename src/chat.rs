@@ -2,9 +2,11 @@
 //! by the REST API and the WebSocket sessions.
 
 use crate::auth::AuthUser;
+use crate::config::ConversationSettings;
+use crate::conversation::resolve_mentions;
 use crate::domain::{ClientId, MessageBody, ValidationError};
 use crate::limits::SendLimiter;
-use crate::store::{LOBBY_ID, LOBBY_NAME, Store, StoreError, Stored, UserRef};
+use crate::store::{LOBBY_ID, LOBBY_NAME, NewMessage, Store, StoreError, Stored, UserRef};
 use crate::telemetry::names;
 use std::time::Duration;
 
@@ -29,9 +31,44 @@ pub enum ChatError {
     /// Over the send rate; retry after the duration.
     #[error("发送太快，请稍后再试 (sending too fast)")]
     RateLimited(Duration),
+    /// A limit of the server (the edit window, reactions per message).
+    #[error("{message}")]
+    Limit {
+        /// The machine code.
+        code: &'static str,
+        /// For people.
+        message: &'static str,
+    },
     /// The store failed; the same client id may be retried.
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
+}
+
+impl ChatError {
+    /// A store refusal as the refusal of a request; faults stay faults.
+    pub fn from_store(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Archived => Self::Archived,
+            StoreError::Forbidden(why) => Self::Forbidden(why),
+            StoreError::Limit { code, message } => Self::Limit { code, message },
+            other => Self::Store(other),
+        }
+    }
+
+    /// The code clients see for a refusal (faults: `internal`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidContent(_) => "invalid_content",
+            Self::BadRequest(_) => "bad_request",
+            Self::NotFound => "not_found",
+            Self::Archived => "archived",
+            Self::Forbidden(_) => "forbidden",
+            Self::RateLimited(_) => "rate_limited",
+            Self::Limit { code, .. } => code,
+            Self::Store(_) => "internal",
+        }
+    }
 }
 
 /// Where a message goes: a room id (v2), or a room name (v1: only the lobby).
@@ -47,12 +84,17 @@ pub enum RoomTarget<'a> {
 pub struct ChatService {
     store: Store,
     limiter: SendLimiter,
+    settings: ConversationSettings,
 }
 
 impl ChatService {
     /// A service over `store` with `limiter` shared by all transports.
-    pub fn new(store: Store, limiter: SendLimiter) -> Self {
-        Self { store, limiter }
+    pub fn new(store: Store, limiter: SendLimiter, settings: ConversationSettings) -> Self {
+        Self {
+            store,
+            limiter,
+            settings,
+        }
     }
 
     /// Validates, rate-limits and stores a message; returns once committed.
@@ -64,6 +106,7 @@ impl ChatService {
         room: RoomTarget<'_>,
         content: &str,
         client_id: Option<&str>,
+        reply_to: Option<i64>,
     ) -> Result<Stored, ChatError> {
         let body = MessageBody::parse(content).map_err(ChatError::InvalidContent)?;
         let client_id = match client_id {
@@ -102,15 +145,21 @@ impl ChatService {
             id: user.id,
             username: user.username.to_string(),
         };
-        self.store
-            .insert_message(room_id, sender, body, client_id)
+        let mentions = resolve_mentions(&self.store, &self.settings, room_id, user.id, &body)
             .await
-            .map_err(|e| match e {
-                StoreError::NotFound => ChatError::NotFound,
-                StoreError::Archived => ChatError::Archived,
-                StoreError::Forbidden(why) => ChatError::Forbidden(why),
-                other => ChatError::Store(other),
-            })
+            .map_err(ChatError::from_store)?;
+        let message = NewMessage {
+            room_id,
+            sender,
+            body,
+            client_id,
+            reply_to,
+            mentions,
+        };
+        self.store
+            .insert_message(message)
+            .await
+            .map_err(ChatError::from_store)
     }
 
     /// Frees rate-limit state of idle users.

@@ -235,6 +235,34 @@ pub struct ServeArgs {
     )]
     pub send_burst: u32,
 
+    /// How long after sending a message its author may still edit it (e.g.
+    /// `15m`, `2d`); `none` (the default) for no limit.
+    #[arg(
+        long,
+        env = "HEARTH_EDIT_WINDOW",
+        default_value = "none",
+        value_name = "DURATION"
+    )]
+    pub edit_window: String,
+
+    /// In rooms with more members than this, only admins may use `@everyone`.
+    #[arg(
+        long,
+        env = "HEARTH_EVERYONE_MAX_MEMBERS",
+        default_value_t = 50,
+        value_name = "N"
+    )]
+    pub everyone_max_members: u32,
+
+    /// Most different emoji one message may carry as reactions.
+    #[arg(
+        long,
+        env = "HEARTH_MAX_REACTIONS",
+        default_value_t = 20,
+        value_name = "N"
+    )]
+    pub max_reactions: u32,
+
     /// Extra origins whose pages may open a WebSocket, comma-separated (e.g.
     /// `https://chat.example.com`); `*` allows any. The server's own host is always allowed.
     #[arg(

@@ -59,6 +59,17 @@ pub struct LimitSettings {
     pub read_burst: NonZeroU32,
 }
 
+/// Limits of the conversation features (mentions, edits, reactions).
+#[derive(Debug, Clone, Copy)]
+pub struct ConversationSettings {
+    /// Edits are refused this long after a message was sent (`None`: never).
+    pub edit_window: Option<Duration>,
+    /// Non-admins may use `@everyone` in rooms with at most this many members.
+    pub everyone_max_members: i64,
+    /// Most distinct emoji on one message.
+    pub max_reactions: usize,
+}
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -94,6 +105,8 @@ pub struct Config {
     pub database: Option<String>,
     /// How long a dead node's users stay online in a cluster.
     pub presence_ttl: Duration,
+    /// Mentions, edits and reactions.
+    pub conversation: ConversationSettings,
 }
 
 impl Config {
@@ -186,6 +199,14 @@ impl Config {
                 other => other,
             },
             presence_ttl: duration(&args.presence_ttl, "presence-ttl")?,
+            conversation: ConversationSettings {
+                edit_window: match args.edit_window.trim() {
+                    "" | "none" | "0" => None,
+                    raw => Some(duration(raw, "edit-window")?),
+                },
+                everyone_max_members: i64::from(args.everyone_max_members),
+                max_reactions: positive(args.max_reactions as usize, "max-reactions")?,
+            },
         })
     }
 }

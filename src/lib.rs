@@ -14,6 +14,7 @@ pub mod chat;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod conversation;
 pub mod domain;
 pub mod hub;
 pub mod limits;

@@ -1,6 +1,9 @@
 //! WebSocket frames and close codes (docs/PROTOCOL.md).
 
-use crate::store::{Change, ChangeKind, MemberEvent, Message, Room, RoomEvent, Stored};
+use crate::store::{
+    Change, ChangeKind, MemberEvent, Message, NotifyLevel, Reaction, Room, RoomEvent, Stored,
+    UserRef,
+};
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +35,40 @@ pub enum ClientFrame {
         room: Option<String>,
         /// Room id (v2); wins over `room`.
         room_id: Option<i64>,
+        /// The message it answers (v2).
+        reply_to: Option<i64>,
+    },
+    /// Replace the text of one's own message (v2).
+    Edit {
+        /// The message.
+        message_id: i64,
+        /// The new text.
+        content: String,
+        /// Request key, echoed by `done` or `error`.
+        client_id: Option<String>,
+    },
+    /// Delete a message (v2).
+    Delete {
+        /// The message.
+        message_id: i64,
+        /// Request key.
+        client_id: Option<String>,
+    },
+    /// Add or remove one's reaction (v2).
+    React {
+        /// The message.
+        message_id: i64,
+        /// The emoji.
+        emoji: String,
+        /// Add (true) or remove.
+        on: bool,
+        /// Request key.
+        client_id: Option<String>,
+    },
+    /// The user is typing in a room (v2; ephemeral).
+    Typing {
+        /// The room.
+        room_id: i64,
     },
     /// Move the read position in a room (v2).
     Read {
@@ -115,6 +152,14 @@ pub enum ServerFrame<'a> {
     },
     /// Answer to a client ping.
     Pong,
+    /// An edit, deletion or reaction was committed.
+    Done {
+        /// The request's key.
+        client_id: &'a str,
+        /// The seq of its event (absent when nothing changed).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        seq: Option<i64>,
+    },
     /// A refused frame.
     Error {
         /// Machine-readable code.
@@ -180,6 +225,26 @@ enum StreamFrame<'a> {
         room_id: i64,
         last_read_id: i64,
     },
+    MessageEdited {
+        seq: i64,
+        message: &'a Message,
+    },
+    MessageDeleted {
+        seq: i64,
+        room_id: i64,
+        message_id: i64,
+    },
+    Reaction {
+        seq: i64,
+        room_id: i64,
+        message_id: i64,
+        reactions: &'a [Reaction],
+    },
+    Notify {
+        seq: i64,
+        room_id: i64,
+        level: NotifyLevel,
+    },
 }
 
 /// The JSON text of a stream event.
@@ -204,9 +269,42 @@ pub fn stream_frame(change: &Change) -> String {
             room_id: change.room_id,
             last_read_id: *last_read_id,
         },
+        ChangeKind::Edited(message) => StreamFrame::MessageEdited { seq, message },
+        ChangeKind::Deleted { message_id } => StreamFrame::MessageDeleted {
+            seq,
+            room_id: change.room_id,
+            message_id: *message_id,
+        },
+        ChangeKind::Reaction {
+            message_id,
+            reactions,
+        } => StreamFrame::Reaction {
+            seq,
+            room_id: change.room_id,
+            message_id: *message_id,
+            reactions,
+        },
+        ChangeKind::Notify { level, .. } => StreamFrame::Notify {
+            seq,
+            room_id: change.room_id,
+            level: *level,
+        },
     };
     // Plain structs with string keys: serializing cannot fail.
     serde_json::to_string(&frame).unwrap_or_default()
+}
+
+/// Someone is typing in a room: an ephemeral frame, outside the stream.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "typing")]
+struct TypingFrame<'a> {
+    room_id: i64,
+    user: &'a UserRef,
+}
+
+/// The JSON text of a `typing` frame.
+pub fn typing_frame(room_id: i64, user: &UserRef) -> String {
+    serde_json::to_string(&TypingFrame { room_id, user }).unwrap_or_default()
 }
 
 /// The JSON text of a message event (as `stream_frame` writes it).

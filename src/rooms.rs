@@ -7,7 +7,8 @@ use crate::auth::AuthUser;
 use crate::domain::access::{self, Action, RoomFacts};
 use crate::domain::{RoomName, Topic};
 use crate::store::{
-    Page, RoomDone, RoomKind, RoomOp, RoomView, Store, StoreError, StoreResult, StreamPage, UserRef,
+    NotifyLevel, Page, RoomDone, RoomKind, RoomOp, RoomView, Store, StoreError, StoreResult,
+    StreamPage, UserRef,
 };
 
 /// Rooms, memberships and read positions.
@@ -68,6 +69,47 @@ impl RoomService {
     ) -> StoreResult<Page> {
         self.check(user, room_id, Action::See).await?;
         self.store.history(room_id, before, limit).await
+    }
+
+    /// Message `message_id` of a room and up to `limit` messages around it
+    /// (half before, half after), and whether newer ones lie beyond.
+    pub async fn around(
+        &self,
+        user: &AuthUser,
+        room_id: i64,
+        message_id: i64,
+        limit: usize,
+    ) -> StoreResult<(Page, bool)> {
+        self.check(user, room_id, Action::See).await?;
+        let before = limit.div_ceil(2).max(1);
+        let mut page = self
+            .store
+            .history(room_id, Some(message_id.saturating_add(1)), before)
+            .await?;
+        if !page.messages.iter().any(|m| m.id == message_id) {
+            return Err(StoreError::NotFound);
+        }
+        let after = self
+            .store
+            .after(room_id, message_id, limit.saturating_sub(before).max(1))
+            .await?;
+        page.messages.extend(after.messages);
+        Ok((page, after.has_more))
+    }
+
+    /// Sets how loudly a room notifies the user.
+    pub async fn set_notify(
+        &self,
+        user: &AuthUser,
+        room_id: i64,
+        level: NotifyLevel,
+    ) -> StoreResult<()> {
+        let op = RoomOp::Notify {
+            room_id,
+            user: me(user),
+            level,
+        };
+        self.store.room(op).await.map(|_| ())
     }
 
     /// A room's members.

@@ -3,6 +3,7 @@
 use crate::auth::AuthService;
 use crate::chat::ChatService;
 use crate::config::Config;
+use crate::conversation::ConversationService;
 use crate::hub::{Hub, SessionRegistry};
 use crate::limits::{ConnectionLimits, ReadBudget};
 use crate::rooms::RoomService;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub auth: AuthService,
     /// Sending messages.
     pub chat: ChatService,
+    /// Edits, deletions, reactions, typing.
+    pub conversation: ConversationService,
     /// Rooms, memberships, read positions.
     pub rooms: RoomService,
     /// Cancelled when the server stops.

@@ -39,6 +39,7 @@ struct SendBody {
     content: String,
     client_id: Option<String>,
     room: Option<String>,
+    reply_to: Option<i64>,
 }
 
 pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
@@ -117,7 +118,9 @@ async fn history(
     let q: HistoryQuery = extract::query(&query)?;
     let limit = history_limit(q.limit)?;
     charge_read(&state, user.id)?;
-    let page = state.store.history(LOBBY_ID, q.before, limit).await?;
+    let mut page = state.store.history(LOBBY_ID, q.before, limit).await?;
+    // The seed's lobby API knows nothing of deletions: leave them out.
+    page.messages.retain(|m| !m.deleted);
     Ok(
         warp::reply::json(&json!({ "messages": page.messages, "has_more": page.has_more }))
             .into_response(),
@@ -139,6 +142,7 @@ async fn send(
             RoomTarget::Name(req.room.as_deref()),
             &req.content,
             req.client_id.as_deref(),
+            req.reply_to,
         )
         .await?;
     Ok(stored_reply(&stored))
@@ -165,8 +169,9 @@ async fn poll(
             .into_response());
         }
     }
-    let page = state.store.after(LOBBY_ID, after, MAX_POLL_BATCH).await?;
+    let mut page = state.store.after(LOBBY_ID, after, MAX_POLL_BATCH).await?;
     let last_id = page.messages.last().map_or(after, |m| m.id);
+    page.messages.retain(|m| !m.deleted);
     Ok(warp::reply::json(
         &json!({ "messages": page.messages, "has_more": page.has_more, "last_id": last_id }),
     )

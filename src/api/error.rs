@@ -158,6 +158,7 @@ impl From<ChatError> for ApiError {
             ChatError::NotFound => StoreError::NotFound.into(),
             ChatError::Archived => StoreError::Archived.into(),
             ChatError::Forbidden(why) => StoreError::Forbidden(why).into(),
+            ChatError::Limit { code, message } => StoreError::Limit { code, message }.into(),
             ChatError::Store(s) => s.into(),
         }
     }
@@ -176,6 +177,7 @@ impl From<StoreError> for ApiError {
             ),
             StoreError::Forbidden(why) => Self::forbidden(why),
             StoreError::Invalid(why) => Self::bad_request(why),
+            StoreError::Limit { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
             StoreError::Conflict => Self::conflict("名称已被占用 (that name is taken)"),
             // Logged (rate-limited) by the writer; nothing was stored.
             StoreError::Unavailable(_) => Self::unavailable_for(

@@ -6,6 +6,7 @@ mod auth;
 mod chat;
 mod error;
 mod extract;
+mod messages;
 mod origin;
 mod rooms;
 mod stream;
@@ -39,6 +40,8 @@ pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .or(chat::routes(state.clone()))
         .unify()
         .or(rooms::routes(state.clone()))
+        .unify()
+        .or(messages::routes(state.clone()))
         .unify()
         .or(stream::routes(state.clone()))
         .unify()
@@ -95,6 +98,10 @@ const API_PATHS: &[(&str, &str)] = &[
     ("/api/rooms/{id}/members", "GET, POST"),
     ("/api/rooms/{id}/members/{id}", "DELETE"),
     ("/api/rooms/{id}/messages", "GET, POST"),
+    ("/api/rooms/{id}/notify", "PUT"),
+    ("/api/rooms/{id}/typing", "POST"),
+    ("/api/messages/{id}", "PATCH, DELETE"),
+    ("/api/messages/{id}/reactions/{emoji}", "PUT, DELETE"),
     ("/api/stream", "GET"),
     ("/api/users", "GET"),
 ];

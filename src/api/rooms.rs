@@ -8,7 +8,7 @@ use crate::auth::AuthUser;
 use crate::chat::RoomTarget;
 use crate::domain::{RoomName, Topic};
 use crate::state::AppState;
-use crate::store::RoomKind;
+use crate::store::{NotifyLevel, RoomKind};
 use futures_util::Stream;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -47,6 +47,12 @@ struct ReadBody {
 struct SendBody {
     content: String,
     client_id: Option<String>,
+    reply_to: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct NotifyBody {
+    level: String,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +63,7 @@ struct ListQuery {
 #[derive(Deserialize)]
 struct HistoryQuery {
     before: Option<i64>,
+    around: Option<i64>,
     limit: Option<usize>,
 }
 
@@ -134,7 +141,15 @@ pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .and(h())
         .and(raw_query())
         .then(|id, st, hd, q| async move { respond(history(st, hd, id, q).await) });
+    let notify = warp::path!("api" / "rooms" / i64 / "notify")
+        .and(warp::put())
+        .and(s())
+        .and(h())
+        .and(warp::body::stream())
+        .then(|id, st, hd, b| async move { respond(notify(st, hd, id, b).await) });
     list.or(create)
+        .unify()
+        .or(notify)
         .unify()
         .or(direct)
         .unify()
@@ -243,7 +258,7 @@ async fn update(
     ))
 }
 
-/// `POST /api/rooms/{id}/{join|leave|members|archive|unarchive|read|messages}`.
+/// `POST /api/rooms/{id}/{join|leave|members|archive|unarchive|read|messages|typing}`.
 async fn action(
     state: Arc<AppState>,
     headers: HeaderMap,
@@ -282,9 +297,14 @@ async fn action(
                     RoomTarget::Id(id),
                     &req.content,
                     req.client_id.as_deref(),
+                    req.reply_to,
                 )
                 .await?;
             stored_reply(&stored)
+        }
+        "typing" => {
+            state.conversation.typing(&user, id).await?;
+            StatusCode::NO_CONTENT.into_response()
         }
         other => {
             return Err(ApiError::not_found(format!(
@@ -321,9 +341,35 @@ async fn history(
     let q: HistoryQuery = extract::query(&query)?;
     let limit = history_limit(q.limit)?;
     charge_read(&state, user.id)?;
+    if let Some(around) = q.around {
+        if q.before.is_some() {
+            return Err(ApiError::bad_request("give before or around, not both"));
+        }
+        let (page, has_more_after) = state.rooms.around(&user, id, around, limit).await?;
+        return Ok(json_reply(
+            &json!({ "messages": page.messages, "has_more": page.has_more,
+                     "has_more_after": has_more_after }),
+            StatusCode::OK,
+        ));
+    }
     let page = state.rooms.history(&user, id, q.before, limit).await?;
     Ok(json_reply(
         &json!({ "messages": page.messages, "has_more": page.has_more }),
         StatusCode::OK,
     ))
+}
+
+/// `PUT /api/rooms/{id}/notify {"level"}`: how loudly the room notifies the caller.
+async fn notify(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    id: i64,
+    raw: impl Stream<Item = Result<impl Buf, warp::Error>>,
+) -> Result<Response, ApiError> {
+    let user = user(&state, &headers)?;
+    let req: NotifyBody = body(&state, &headers, raw).await?;
+    let level = NotifyLevel::parse(&req.level)
+        .ok_or_else(|| ApiError::bad_request("level must be \"all\", \"mentions\" or \"none\""))?;
+    state.rooms.set_notify(&user, id, level).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -34,12 +34,17 @@ pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(with_state(state.clone()))
         .map(|state: Arc<AppState>| {
+            let conversation = &state.config.conversation;
             warp::reply::json(&json!({
                 "websocket": state.config.websocket,
                 "epoch": state.store.epoch(),
                 "version": env!("CARGO_PKG_VERSION"),
                 "max_message_chars": MessageBody::MAX_CHARS,
                 "max_frame_bytes": state.config.ws.max_frame,
+                "everyone_max_members": conversation.everyone_max_members,
+                "edit_window_secs": conversation.edit_window.map_or(0, |w| w.as_secs()),
+                "max_reactions": conversation.max_reactions,
+                "typing_interval_ms": crate::conversation::TYPING_INTERVAL.as_millis() as u64,
             }))
             .into_response()
         });

@@ -51,6 +51,18 @@ pub enum Action {
     Edit,
     /// Archive or unarchive.
     Archive,
+    /// React to a message.
+    React,
+    /// Edit a message (`own`: the user wrote it).
+    EditMessage {
+        /// The user wrote it.
+        own: bool,
+    },
+    /// Delete a message (`own`: the user wrote it).
+    DeleteMessage {
+        /// The user wrote it.
+        own: bool,
+    },
 }
 
 /// Why an action is refused.
@@ -73,7 +85,14 @@ pub fn decide(facts: &RoomFacts, action: Action) -> Result<(), Denied> {
     }
     let writes = matches!(
         action,
-        Action::Post | Action::Join | Action::AddMembers | Action::Edit | Action::Leave
+        Action::Post
+            | Action::Join
+            | Action::AddMembers
+            | Action::Edit
+            | Action::Leave
+            | Action::React
+            | Action::EditMessage { .. }
+            | Action::DeleteMessage { .. }
     );
     if facts.archived && writes {
         return Err(Denied::Archived);
@@ -87,7 +106,17 @@ pub fn decide(facts: &RoomFacts, action: Action) -> Result<(), Denied> {
     };
     match action {
         Action::See | Action::Join => Ok(()),
-        Action::Post | Action::Read => member("join the room first"),
+        Action::Post | Action::Read | Action::React => member("join the room first"),
+        Action::EditMessage { own: true } | Action::DeleteMessage { own: true } => {
+            member("join the room first")
+        }
+        Action::EditMessage { own: false } => {
+            Err(Denied::Forbidden("only its author edits a message"))
+        }
+        Action::DeleteMessage { own: false } if facts.admin => member("join the room first"),
+        Action::DeleteMessage { own: false } => Err(Denied::Forbidden(
+            "only its author or an admin deletes a message",
+        )),
         Action::Leave if facts.lobby => Err(Denied::Forbidden("nobody leaves the lobby")),
         Action::Leave if facts.kind == Kind::Direct => {
             Err(Denied::Forbidden("a direct message cannot be left"))
@@ -192,5 +221,42 @@ mod tests {
         ));
         room.creator = true;
         assert_eq!(decide(&room, Action::RemoveOthers), Ok(()));
+    }
+
+    #[test]
+    fn messages_are_edited_by_their_author_and_deleted_by_it_or_an_admin() {
+        let member = facts(Kind::Closed, true);
+        let own = |own| Action::EditMessage { own };
+        assert_eq!(decide(&member, own(true)), Ok(()));
+        assert!(matches!(
+            decide(&member, own(false)),
+            Err(Denied::Forbidden(_))
+        ));
+        let delete = |own| Action::DeleteMessage { own };
+        assert!(matches!(
+            decide(&member, delete(false)),
+            Err(Denied::Forbidden(_))
+        ));
+        let mut admin = member;
+        admin.admin = true;
+        assert_eq!(decide(&admin, delete(false)), Ok(()));
+        assert!(
+            matches!(decide(&admin, own(false)), Err(Denied::Forbidden(_))),
+            "admins do not edit others"
+        );
+        let outsider = facts(Kind::Closed, false);
+        for action in [own(true), delete(false), Action::React] {
+            assert_eq!(decide(&outsider, action), Err(Denied::Hidden));
+        }
+        let mut archived = member;
+        archived.archived = true;
+        for action in [own(true), delete(true), Action::React] {
+            assert_eq!(decide(&archived, action), Err(Denied::Archived));
+        }
+        let left = facts(Kind::Open, false);
+        assert!(matches!(
+            decide(&left, Action::React),
+            Err(Denied::Forbidden(_))
+        ));
     }
 }

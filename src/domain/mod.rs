@@ -3,12 +3,15 @@
 
 pub mod access;
 mod client_id;
+mod emoji;
+pub mod mention;
 mod message_body;
 mod password;
 mod room_name;
 mod username;
 
 pub use client_id::ClientId;
+pub use emoji::Emoji;
 pub use message_body::MessageBody;
 pub use password::Password;
 pub use room_name::{RoomName, Topic};

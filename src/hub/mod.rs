@@ -112,11 +112,38 @@ impl Hub {
             if event.v1 {
                 self.remember(&event);
             }
+            // v1 clients that resume from the cache see lobby messages as
+            // they are now: edited, or gone once deleted.
+            if change.room_id == LOBBY_ID {
+                match &change.kind {
+                    ChangeKind::Deleted { message_id } => self.refresh(*message_id, None),
+                    ChangeKind::Edited(m) => {
+                        let frame = crate::protocol::text_frame(&crate::protocol::message_frame(m));
+                        self.refresh(m.id, Some(frame));
+                    }
+                    _ => {}
+                }
+            }
             // The head moves before the send: a subscriber that reads a head
             // below this seq is subscribed already and will receive the frame.
             self.head.store(change.seq, Ordering::SeqCst);
             self.route(change, event);
             self.routed.store(change.seq, Ordering::SeqCst);
+        }
+    }
+
+    /// Tells the room's v2 sessions that `user` is typing: an ephemeral
+    /// frame outside the stream (seq 0), never stored.
+    pub fn typing(&self, room_id: i64, user: &crate::store::UserRef) {
+        let event = Event {
+            seq: 0,
+            frame: crate::protocol::text_frame(&crate::protocol::typing_frame(room_id, user)),
+            v1: false,
+        };
+        if room_id == LOBBY_ID {
+            self.send(event);
+        } else {
+            self.routes.to_room(room_id, &event);
         }
     }
 
@@ -128,7 +155,9 @@ impl Hub {
     fn route(&self, change: &Change, event: Event) {
         let room = change.room_id;
         match &change.kind {
-            ChangeKind::Read { user_id, .. } => self.routes.to_user(*user_id, &event),
+            ChangeKind::Read { user_id, .. } | ChangeKind::Notify { user_id, .. } => {
+                self.routes.to_user(*user_id, &event);
+            }
             _ if room == LOBBY_ID => self.send(event),
             ChangeKind::Room { room: r, .. } if r.kind == RoomKind::Open => self.send(event),
             ChangeKind::Member {
@@ -160,6 +189,20 @@ impl Hub {
             recent.floor = old.seq;
         }
         recent.frames.push_back(event.clone());
+    }
+
+    /// Replaces a lobby message's frame in the catch-up cache (`None`:
+    /// drops it, for a deletion).
+    fn refresh(&self, message_id: i64, frame: Option<Bytes>) {
+        let mut recent = self.lock_recent();
+        if let Ok(i) = recent.frames.binary_search_by_key(&message_id, |e| e.seq) {
+            match frame {
+                Some(frame) => recent.frames[i].frame = frame,
+                None => {
+                    recent.frames.remove(i);
+                }
+            }
+        }
     }
 
     fn lock_recent(&self) -> MutexGuard<'_, Recent> {
@@ -266,6 +309,7 @@ mod tests {
                 content: format!("m{id}"),
                 created_at: 0,
                 client_id: format!("c{id}"),
+                ..Message::default()
             }),
         }
     }

@@ -55,6 +55,7 @@ impl Session {
                 client_id,
                 room,
                 room_id,
+                reply_to,
             } => {
                 let Some(client_id) = client_id else {
                     return self
@@ -65,7 +66,53 @@ impl Session {
                     Some(id) => RoomTarget::Id(id),
                     None => RoomTarget::Name(room.as_deref()),
                 };
-                self.on_send(&content, &client_id, target).await
+                self.on_send(&content, &client_id, target, reply_to).await
+            }
+            ClientFrame::Edit {
+                message_id,
+                content,
+                client_id,
+            } => {
+                let done = self
+                    .state
+                    .conversation
+                    .edit(&self.user, message_id, &content)
+                    .await;
+                self.on_done(done, client_id.as_deref()).await
+            }
+            ClientFrame::Delete {
+                message_id,
+                client_id,
+            } => {
+                let done = self.state.conversation.delete(&self.user, message_id).await;
+                self.on_done(done, client_id.as_deref()).await
+            }
+            ClientFrame::React {
+                message_id,
+                emoji,
+                on,
+                client_id,
+            } => {
+                let done = self
+                    .state
+                    .conversation
+                    .react(&self.user, message_id, &emoji, on)
+                    .await;
+                self.on_done(done, client_id.as_deref()).await
+            }
+            ClientFrame::Typing { room_id } => {
+                match self.state.conversation.typing(&self.user, room_id).await {
+                    Ok(()) => Ok(()),
+                    Err(ChatError::RateLimited(_)) => {
+                        self.send_error(
+                            "typing_too_fast",
+                            "typing is sent at most once a second per room",
+                            None,
+                        )
+                        .await
+                    }
+                    Err(e) => self.send_error(e.code(), &e.to_string(), None).await,
+                }
             }
             ClientFrame::Read {
                 room_id,
@@ -74,16 +121,53 @@ impl Session {
         }
     }
 
+    /// Answers an edit, deletion or reaction: `done` (when the client gave
+    /// a key) or a typed `error`.
+    async fn on_done(
+        &mut self,
+        done: Result<crate::store::MessageDone, ChatError>,
+        client_id: Option<&str>,
+    ) -> Result<(), End> {
+        match done {
+            Ok(done) => match client_id {
+                Some(client_id) => {
+                    let frame = ServerFrame::Done {
+                        client_id,
+                        seq: done.seq(),
+                    };
+                    self.send_now(WsMessage::Text(frame.to_json().into())).await
+                }
+                None => Ok(()),
+            },
+            Err(ChatError::Store(e)) => {
+                if !matches!(e, StoreError::Unavailable(_)) {
+                    tracing::error!(error = %e, "message change failed");
+                }
+                self.send_error(
+                    "internal",
+                    "could not store the change now: retry",
+                    client_id,
+                )
+                .await
+            }
+            Err(e) => {
+                let message = e.to_string();
+                self.send_error(e.code(), &message, client_id).await
+            }
+        }
+    }
+
     async fn on_send(
         &mut self,
         content: &str,
         client_id: &str,
         room: RoomTarget<'_>,
+        reply_to: Option<i64>,
     ) -> Result<(), End> {
         let result = self
             .state
             .chat
-            .send(&self.user, room, content, Some(client_id))
+            .send(&self.user, room, content, Some(client_id), reply_to)
             .await;
         match result {
             Ok(stored) => {
@@ -97,13 +181,14 @@ impl Session {
             Err(ChatError::BadRequest(e)) => {
                 self.send_error("bad_request", &e.0, Some(client_id)).await
             }
-            Err(e @ (ChatError::NotFound | ChatError::Archived | ChatError::Forbidden(_))) => {
-                let code = match e {
-                    ChatError::NotFound => "not_found",
-                    ChatError::Archived => "archived",
-                    _ => "forbidden",
-                };
-                self.send_error(code, &e.to_string(), Some(client_id)).await
+            Err(
+                e @ (ChatError::NotFound
+                | ChatError::Archived
+                | ChatError::Forbidden(_)
+                | ChatError::Limit { .. }),
+            ) => {
+                self.send_error(e.code(), &e.to_string(), Some(client_id))
+                    .await
             }
             Err(ChatError::RateLimited(wait)) => {
                 if self.strikes.hit(ABUSE_WINDOW, MAX_STRIKES) {

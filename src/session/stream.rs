@@ -197,8 +197,11 @@ impl Session {
             let page = reader
                 .after(LOBBY_ID, self.last_sent, CATCH_UP_PAGE)
                 .await?;
+            // v1 clients know nothing of deletions: deleted messages are left out.
             for message in &page.messages {
-                batch.push(crate::protocol::text_frame(&message_frame(message)));
+                if !message.deleted {
+                    batch.push(crate::protocol::text_frame(&message_frame(message)));
+                }
                 self.last_sent = message.id;
             }
             Ok((page.messages.len(), page.has_more))

@@ -2,11 +2,11 @@
 //! have methods of the same names and types, so each arm is the same call.
 
 use super::{
-    Backend, Page, RoomDone, RoomOp, RoomView, Store, StoreError, StoreResult, Stored, StreamPage,
-    User, UserCredentials, UserRef, WriterStats,
+    Backend, MessageDone, MessageOp, NewMessage, Page, RoomDone, RoomOp, RoomView, Store,
+    StoreError, StoreResult, Stored, StreamPage, User, UserCredentials, UserRef, WriterStats,
 };
+use crate::domain::Username;
 use crate::domain::access::RoomFacts;
-use crate::domain::{ClientId, MessageBody, Username};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -49,14 +49,13 @@ macro_rules! write {
 impl Store {
     /// Stores a message in a room the sender may post to (or finds the
     /// earlier one with the same client id); returns after the commit.
-    pub async fn insert_message(
-        &self,
-        room_id: i64,
-        sender: UserRef,
-        body: MessageBody,
-        client_id: ClientId,
-    ) -> StoreResult<Stored> {
-        write!(self, w => w.insert_message(room_id, sender, body, client_id))
+    pub async fn insert_message(&self, message: NewMessage) -> StoreResult<Stored> {
+        write!(self, w => w.insert_message(message))
+    }
+
+    /// Edits, deletes or reacts to a message; returns after the commit.
+    pub async fn message_op(&self, op: MessageOp) -> StoreResult<MessageDone> {
+        write!(self, w => w.message_op(op))
     }
 
     /// Changes a room, a membership or a read position; returns after the commit.
@@ -199,6 +198,21 @@ impl Store {
     /// ones only when asked.
     pub async fn rooms_for(&self, user_id: i64, archived: bool) -> StoreResult<Vec<RoomView>> {
         read!(self, r => r.rooms_for(user_id, archived))
+    }
+
+    /// The members of `room_id` named one of `names` (any letter case), and
+    /// how many members it has.
+    pub async fn mention_targets(
+        &self,
+        room_id: i64,
+        names: Vec<String>,
+    ) -> StoreResult<(Vec<UserRef>, i64)> {
+        read!(self, r => r.mention_targets(room_id, names))
+    }
+
+    /// The room of a message that is not deleted (`NotFound` otherwise).
+    pub async fn message_room(&self, message_id: i64) -> StoreResult<i64> {
+        read!(self, r => r.message_room(message_id))
     }
 
     /// The current members of a room.

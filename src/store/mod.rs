@@ -3,6 +3,7 @@
 //! one commit-ordered change stream (`seq`) and hand each node's publisher
 //! its changes in seq order; callers see only [`Store`].
 
+mod conversation;
 mod dispatch;
 mod hex;
 mod lock;
@@ -15,11 +16,11 @@ pub mod transfer;
 pub use lock::{DataDirLock, LOCK_FILE, LockError};
 pub(crate) use models::limit_plus_one;
 pub use models::{
-    Change, ChangeKind, LOBBY_ID, LOBBY_NAME, MAX_DIRECT_MEMBERS, MAX_UNREAD, MemberEvent, Message,
-    Page, Room, RoomEvent, RoomKind, RoomView, Stored, StreamPage, User, UserCredentials, UserRef,
-    now_ms,
+    Change, ChangeKind, LOBBY_ID, LOBBY_NAME, MAX_DIRECT_MEMBERS, MAX_UNREAD, MemberEvent,
+    Mentions, Message, NotifyLevel, Page, Reaction, ReplyPreview, Room, RoomEvent, RoomKind,
+    RoomView, Stored, StreamPage, User, UserCredentials, UserRef, now_ms,
 };
-pub use requests::{RoomDone, RoomOp};
+pub use requests::{MessageDone, MessageOp, NewMessage, RoomDone, RoomOp};
 pub use sqlite::{DB_FILE, OpenedDb, Publisher, WriterStats, offline, open_db};
 
 use std::sync::Arc;
@@ -42,6 +43,14 @@ pub enum StoreError {
     /// The request is wrong, with the reason.
     #[error("invalid: {0}")]
     Invalid(&'static str),
+    /// A limit of the server (the edit window, reactions per message).
+    #[error("{message}")]
+    Limit {
+        /// The machine code clients see.
+        code: &'static str,
+        /// The reason, for people.
+        message: &'static str,
+    },
     /// SQLite failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -1,6 +1,7 @@
 //! Rows as the rest of the program sees them.
 
 use super::StoreError;
+pub use super::conversation::{Mentions, NotifyLevel, Reaction, ReplyPreview};
 use crate::domain::access::{self, Denied};
 use serde::Serialize;
 
@@ -123,10 +124,15 @@ pub struct RoomView {
     pub last_message_id: i64,
     /// How far the user has read.
     pub last_read_id: i64,
+    /// Unread messages by others that mention the user (or everyone).
+    pub mentions: i64,
+    /// How loudly the room notifies the user.
+    pub notify: NotifyLevel,
 }
 
-/// A stored chat message, as sent to clients.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// A stored chat message, as sent to clients. The fields after `client_id`
+/// are left out of the JSON when empty, so a plain message stays small.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Message {
     /// Row id: the seq of its creation, so it grows with commit order.
     pub id: i64,
@@ -144,6 +150,24 @@ pub struct Message {
     pub created_at: i64,
     /// The sender's idempotency key.
     pub client_id: String,
+    /// Ids of the members it mentions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<i64>,
+    /// It mentions everyone (`@everyone`, by someone allowed to).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub mention_everyone: bool,
+    /// The message it answers, as that one is now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<ReplyPreview>,
+    /// When it was last edited, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
+    /// Deleted: `content` is empty and nothing else is kept.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// Reactions, one entry per emoji in the order first used.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
 }
 
 /// Result of a message insert: the row, and whether this call created it.
@@ -218,6 +242,27 @@ pub enum ChangeKind {
         /// The new position.
         last_read_id: i64,
     },
+    /// A message was edited: the message as it is now.
+    Edited(Message),
+    /// A message was deleted.
+    Deleted {
+        /// Its id.
+        message_id: i64,
+    },
+    /// A message's reactions changed: all of them now.
+    Reaction {
+        /// The message.
+        message_id: i64,
+        /// Its reactions after the change.
+        reactions: Vec<Reaction>,
+    },
+    /// A user's notification level of a room changed (their own connections only).
+    Notify {
+        /// The user.
+        user_id: i64,
+        /// The new level.
+        level: NotifyLevel,
+    },
 }
 
 impl ChangeKind {
@@ -236,6 +281,10 @@ impl ChangeKind {
                 MemberEvent::Removed => "member_removed",
             },
             Self::Read { .. } => "read",
+            Self::Edited(_) => "message_edited",
+            Self::Deleted { .. } => "message_deleted",
+            Self::Reaction { .. } => "reaction",
+            Self::Notify { .. } => "notify",
         }
     }
 }
@@ -297,6 +346,14 @@ pub(crate) enum EventKind {
     Read,
     /// `room_created`, `room_updated`, `room_archived`, `room_unarchived`.
     Room(RoomEvent),
+    /// `message_edited`.
+    Edited,
+    /// `message_deleted`.
+    Deleted,
+    /// `reaction`.
+    Reaction,
+    /// `notify`.
+    Notify,
 }
 
 impl EventKind {
@@ -308,6 +365,10 @@ impl EventKind {
             "member_added" => Self::Member(MemberEvent::Added),
             "member_removed" => Self::Member(MemberEvent::Removed),
             "read" => Self::Read,
+            "message_edited" => Self::Edited,
+            "message_deleted" => Self::Deleted,
+            "reaction" => Self::Reaction,
+            "notify" => Self::Notify,
             "room_created" => Self::Room(RoomEvent::Created),
             "room_archived" => Self::Room(RoomEvent::Archived),
             "room_unarchived" => Self::Room(RoomEvent::Unarchived),

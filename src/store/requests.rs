@@ -1,9 +1,113 @@
 //! The room changes a client may ask for and what they produce: the same
 //! requests for both stores.
 
-use super::models::{MAX_DIRECT_MEMBERS, Room, RoomKind, UserRef};
-use super::{StoreError, StoreResult};
-use crate::domain::{RoomName, Topic};
+use super::models::{MAX_DIRECT_MEMBERS, Message, Room, RoomKind, UserRef};
+use super::{Mentions, NotifyLevel, Reaction, StoreError, StoreResult};
+use crate::domain::{ClientId, Emoji, MessageBody, RoomName, Topic};
+
+/// A message to store.
+#[derive(Debug)]
+pub struct NewMessage {
+    /// The room.
+    pub room_id: i64,
+    /// Its author.
+    pub sender: UserRef,
+    /// Its text.
+    pub body: MessageBody,
+    /// The sender's idempotency key.
+    pub client_id: ClientId,
+    /// The message it answers (of the same room, not deleted).
+    pub reply_to: Option<i64>,
+    /// Whom it mentions (resolved against the members before the insert).
+    pub mentions: Mentions,
+}
+
+/// A change to one message.
+#[derive(Debug)]
+pub enum MessageOp {
+    /// Replace its text (its author only).
+    Edit {
+        /// The message.
+        message_id: i64,
+        /// Who edits.
+        actor: UserRef,
+        /// The new text.
+        body: MessageBody,
+        /// Whom the new text mentions.
+        mentions: Mentions,
+        /// Edits are refused this many ms after the message was sent.
+        window_ms: Option<i64>,
+    },
+    /// Delete it (its author, or an admin): its text, mentions and reactions go.
+    Delete {
+        /// The message.
+        message_id: i64,
+        /// Who deletes.
+        actor: UserRef,
+    },
+    /// Add or remove a reaction of the actor.
+    React {
+        /// The message.
+        message_id: i64,
+        /// Who reacts.
+        actor: UserRef,
+        /// With what.
+        emoji: Emoji,
+        /// Add (true) or remove.
+        on: bool,
+        /// Most distinct emoji on one message.
+        max: usize,
+    },
+}
+
+impl MessageOp {
+    /// The message it changes.
+    pub fn message_id(&self) -> i64 {
+        match self {
+            Self::Edit { message_id, .. }
+            | Self::Delete { message_id, .. }
+            | Self::React { message_id, .. } => *message_id,
+        }
+    }
+}
+
+/// What a [`MessageOp`] produced.
+#[derive(Debug)]
+pub enum MessageDone {
+    /// The message after the edit.
+    Edited {
+        /// The event's seq.
+        seq: i64,
+        /// The message now (boxed: the other answers are small).
+        message: Box<Message>,
+    },
+    /// Deleted.
+    Deleted {
+        /// The event's seq.
+        seq: i64,
+        /// Its room.
+        room_id: i64,
+    },
+    /// The message's reactions now.
+    Reactions {
+        /// The event's seq; `None` when nothing changed.
+        seq: Option<i64>,
+        /// Its room.
+        room_id: i64,
+        /// All of its reactions.
+        reactions: Vec<Reaction>,
+    },
+}
+
+impl MessageDone {
+    /// The seq of the event it recorded, if any.
+    pub fn seq(&self) -> Option<i64> {
+        match self {
+            Self::Edited { seq, .. } | Self::Deleted { seq, .. } => Some(*seq),
+            Self::Reactions { seq, .. } => *seq,
+        }
+    }
+}
 
 /// A change to rooms, memberships or read positions (see `room_writes`).
 #[derive(Debug)]
@@ -82,6 +186,15 @@ pub enum RoomOp {
         /// How far they have read.
         last_read_id: i64,
     },
+    /// Set how loudly the room notifies the user.
+    Notify {
+        /// The room.
+        room_id: i64,
+        /// The member.
+        user: UserRef,
+        /// The level.
+        level: NotifyLevel,
+    },
 }
 
 /// What a [`RoomOp`] produced.
@@ -110,4 +223,26 @@ pub(crate) fn direct_key(creator: &UserRef, user_ids: &[i64]) -> StoreResult<(Ve
     }
     let key = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     Ok((ids, key))
+}
+
+/// `Limit` when an edit comes more than `window_ms` after the message was sent.
+pub(crate) fn edit_window_open(now: i64, sent_at: i64, window_ms: Option<i64>) -> StoreResult<()> {
+    if window_ms.is_some_and(|w| now - sent_at > w) {
+        return Err(StoreError::Limit {
+            code: "edit_window_closed",
+            message: "this message is too old to edit",
+        });
+    }
+    Ok(())
+}
+
+/// `Limit` when a new emoji would pass `max` distinct ones on a message.
+pub(crate) fn room_for_reaction(present: bool, distinct: i64, max: usize) -> StoreResult<()> {
+    if !present && distinct >= i64::try_from(max).unwrap_or(i64::MAX) {
+        return Err(StoreError::Limit {
+            code: "too_many_reactions",
+            message: "this message has as many different reactions as it may",
+        });
+    }
+    Ok(())
 }

@@ -6,6 +6,8 @@ mod helpers;
 
 mod auth;
 mod bad_input;
+mod conversation;
+mod conversation_stream;
 mod cursor;
 mod faults;
 mod limits;

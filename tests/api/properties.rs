@@ -102,7 +102,7 @@ proptest! {
         if let Some(r) = &room { frame["room"] = json!(r); }
         if let Some(r) = room_id { frame["room_id"] = json!(r); }
         match serde_json::from_str::<ClientFrame>(&frame.to_string()) {
-            Ok(ClientFrame::Message { content: c, client_id: id, room: r, room_id: rid }) => {
+            Ok(ClientFrame::Message { content: c, client_id: id, room: r, room_id: rid, .. }) => {
                 prop_assert_eq!(c, content);
                 prop_assert_eq!(id, client_id);
                 prop_assert_eq!(r, room);

@@ -353,3 +353,48 @@ async fn the_send_limit_and_the_login_throttle_hold_across_nodes() {
         "guesses on both nodes add up: {refused:?}"
     );
 }
+
+#[tokio::test]
+async fn edits_reactions_and_typing_reach_sockets_on_other_nodes() {
+    let Some(admin) = admin_url() else { return };
+    let cluster = Cluster::start(&admin, 2).await;
+    let http = Http::new();
+    let ann = http.register(cluster.addr(0), "ann").await;
+    let bo = http.register(cluster.addr(1), "bo").await;
+    let mut on_0 = WsClient::connect_query(cluster.addr(0), &ann.token, None, "v=2")
+        .await
+        .expect("ws on node 0");
+    let mut on_1 = WsClient::connect_query(cluster.addr(1), &bo.token, None, "v=2")
+        .await
+        .expect("ws on node 1");
+    let (_, m) = http
+        .send(cluster.addr(0), &ann, "@bo 你好", "c1")
+        .await
+        .expect("send");
+    assert_eq!(m["mentions"], serde_json::json!([bo.id]));
+    let id = m["id"].as_i64().expect("id");
+
+    // Typing on node 1 reaches ann's socket on node 0: a NOTIFY, no row.
+    on_1.send_json(&serde_json::json!({"type": "typing", "room_id": 1}))
+        .await;
+    loop {
+        let typing = on_0.next_of("typing").await;
+        if typing["user"]["id"] == bo.id {
+            break;
+        }
+    }
+    // A reaction on node 1 and an edit on node 0 reach the other node's socket.
+    on_1.send_json(
+        &serde_json::json!({"type": "react", "message_id": id, "emoji": "👍", "on": true}),
+    )
+    .await;
+    let reaction = on_0.next_of("reaction").await;
+    assert_eq!(reaction["reactions"][0]["users"][0]["id"], bo.id);
+    on_0.send_json(&serde_json::json!({"type": "edit", "message_id": id, "content": "edited"}))
+        .await;
+    let edited = on_1.next_of("message_edited").await;
+    assert_eq!(edited["message"]["content"], "edited");
+    on_0.send_json(&serde_json::json!({"type": "delete", "message_id": id}))
+        .await;
+    assert_eq!(on_1.next_of("message_deleted").await["message_id"], id);
+}

@@ -5,11 +5,12 @@
 //! waiting for the lock and a disk flush, into one.
 
 use super::conn::Conn;
-use super::rows::{MESSAGE_COLUMNS, message_from_row, room_facts};
+use super::rows::{MESSAGE_COLUMNS, MESSAGE_FROM, add_reactions, message_from_row, room_facts};
 use super::tx::PgTx;
 use crate::domain::access::{self, Action};
-use crate::domain::{ClientId, MessageBody};
-use crate::store::{LOBBY_ID, LOBBY_NAME, Message, StoreError, StoreResult, Stored, UserRef};
+use crate::store::{
+    LOBBY_ID, LOBBY_NAME, Message, NewMessage, ReplyPreview, StoreError, StoreResult, Stored,
+};
 use deadpool_postgres::Pool;
 use std::collections::HashMap;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -21,10 +22,7 @@ const QUEUE: usize = 8192;
 
 /// One queued send.
 pub(super) struct Send {
-    pub room_id: i64,
-    pub sender: UserRef,
-    pub body: MessageBody,
-    pub client_id: ClientId,
+    pub message: NewMessage,
     pub reply: oneshot::Sender<StoreResult<Stored>>,
 }
 
@@ -99,7 +97,11 @@ async fn store(pool: &Pool, sends: &[Send]) -> StoreResult<(Vec<StoreResult<Stor
     let mut tx = PgTx::begin(&mut client).await?;
     // Access, once per room and sender, on facts read under the stream lock.
     let mut allowed: HashMap<(i64, i64), Result<String, StoreError>> = HashMap::new();
-    for send in sends.iter().filter(|s| s.room_id != LOBBY_ID) {
+    for send in sends
+        .iter()
+        .map(|s| &s.message)
+        .filter(|s| s.room_id != LOBBY_ID)
+    {
         let key = (send.room_id, send.sender.id);
         if allowed.contains_key(&key) {
             continue;
@@ -117,28 +119,48 @@ async fn store(pool: &Pool, sends: &[Send]) -> StoreResult<(Vec<StoreResult<Stor
         };
         allowed.insert(key, verdict);
     }
-    let room_of = |s: &Send| -> Result<String, &StoreError> {
-        if s.room_id == LOBBY_ID {
-            return Ok(LOBBY_NAME.to_owned());
-        }
-        match allowed.get(&(s.room_id, s.sender.id)) {
-            Some(Ok(name)) => Ok(name.clone()),
-            Some(Err(e)) => Err(e),
-            None => Ok(String::new()),
-        }
-    };
+    // Each send's room name and reply preview, or why it is refused.
+    let mut verdicts: Vec<Result<(String, Option<ReplyPreview>), StoreError>> =
+        Vec::with_capacity(sends.len());
+    for send in sends.iter().map(|s| &s.message) {
+        let room = if send.room_id == LOBBY_ID {
+            Ok(LOBBY_NAME.to_owned())
+        } else {
+            match allowed.get(&(send.room_id, send.sender.id)) {
+                Some(Ok(name)) => Ok(name.clone()),
+                Some(Err(e)) => Err(copy_refusal(e)),
+                None => Ok(String::new()),
+            }
+        };
+        let verdict = match (room, send.reply_to) {
+            (Ok(room), Some(id)) => match reply_preview(&tx, send.room_id, id).await? {
+                Some(preview) => Ok((room, Some(preview))),
+                None => Err(StoreError::NotFound),
+            },
+            (room, _) => room.map(|room| (room, None)),
+        };
+        verdicts.push(verdict);
+    }
     // Every allowed message with the next seq; repeats of a stored client
     // id are skipped by the insert and leave their seq unused.
     let mut seqs = Vec::new();
-    let (mut rooms, mut users, mut contents, mut cids) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for send in sends {
-        if room_of(send).is_ok() {
+    let (mut rooms, mut users, mut contents, mut cids, mut replies, mut mentions) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    for (send, verdict) in sends.iter().map(|s| &s.message).zip(&verdicts) {
+        if verdict.is_ok() {
             seqs.push(tx.take_seq());
             rooms.push(send.room_id);
             users.push(send.sender.id);
             contents.push(send.body.as_str());
             cids.push(send.client_id.as_str());
+            replies.push(send.reply_to);
+            mentions.push(send.mentions.to_db());
         }
     }
     let inserted: Vec<i64> = if seqs.is_empty() {
@@ -147,22 +169,27 @@ async fn store(pool: &Pool, sends: &[Send]) -> StoreResult<(Vec<StoreResult<Stor
         tx.tx
             .rows(
                 "WITH m AS (
-                     INSERT INTO messages (id, room_id, user_id, content, created_at, client_id)
-                     SELECT id, room_id, user_id, content, $5, client_id
-                     FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $6::TEXT[])
-                          AS t (id, room_id, user_id, content, client_id)
+                     INSERT INTO messages (id, room_id, user_id, content, created_at, client_id,
+                                           reply_to, mentions)
+                     SELECT id, room_id, user_id, content, $5, client_id, reply_to, mentions
+                     FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $6::TEXT[],
+                                 $7::BIGINT[], $8::TEXT[])
+                          AS t (id, room_id, user_id, content, client_id, reply_to, mentions)
                      ON CONFLICT (user_id, client_id) DO NOTHING
                      RETURNING id, room_id, user_id)
                  INSERT INTO events (seq, kind, room_id, user_id, actor_id, created_at)
                  SELECT id, 'message', room_id, user_id, user_id, $5 FROM m
                  RETURNING seq",
-                &[&seqs, &rooms, &users, &contents, &tx.now, &cids],
+                &[
+                    &seqs, &rooms, &users, &contents, &tx.now, &cids, &replies, &mentions,
+                ],
             )
             .await?
             .iter()
             .map(|r| r.get(0))
             .collect()
     };
+    insert_mentions(&tx, sends, &verdicts, &seqs, &inserted).await?;
     let wrote = !inserted.is_empty();
     let now = tx.now;
     // The earlier copies of repeats (and of sends refused access now, whose
@@ -171,21 +198,25 @@ async fn store(pool: &Pool, sends: &[Send]) -> StoreResult<(Vec<StoreResult<Stor
     let inserted: std::collections::HashSet<i64> = inserted.into_iter().collect();
     let mut answers: Vec<Option<StoreResult<Stored>>> = Vec::with_capacity(sends.len());
     let mut lookups: Vec<(i64, &str)> = Vec::new();
-    for send in sends {
-        match room_of(send) {
-            Ok(room) => {
+    for (send, verdict) in sends.iter().map(|s| &s.message).zip(&verdicts) {
+        match verdict {
+            Ok((room, reply_to)) => {
                 let seq = seq_of.next().unwrap_or_default();
                 if inserted.contains(&seq) {
                     answers.push(Some(Ok(Stored {
                         message: Message {
                             id: seq,
-                            room,
+                            room: room.clone(),
                             room_id: send.room_id,
                             user_id: send.sender.id,
                             username: send.sender.username.clone(),
                             content: send.body.as_str().to_owned(),
                             created_at: now,
                             client_id: send.client_id.as_str().to_owned(),
+                            mentions: send.mentions.users.clone(),
+                            mention_everyone: send.mentions.everyone,
+                            reply_to: reply_to.clone(),
+                            ..Message::default()
                         },
                         created: true,
                     })));
@@ -204,15 +235,17 @@ async fn store(pool: &Pool, sends: &[Send]) -> StoreResult<(Vec<StoreResult<Stor
     tx.commit().await?;
     let answers = sends
         .iter()
+        .map(|s| &s.message)
         .zip(answers)
-        .map(|(send, answer)| {
+        .zip(&verdicts)
+        .map(|((send, answer), verdict)| {
             answer.unwrap_or_else(|| {
                 match earlier.get(&(send.sender.id, send.client_id.as_str().to_owned())) {
                     Some(message) => Ok(Stored {
                         message: message.clone(),
                         created: false,
                     }),
-                    None => Err(match room_of(send) {
+                    None => Err(match verdict {
                         Err(e) => copy_refusal(e),
                         Ok(_) => StoreError::NotFound,
                     }),
@@ -221,6 +254,59 @@ async fn store(pool: &Pool, sends: &[Send]) -> StoreResult<(Vec<StoreResult<Stor
         })
         .collect();
     Ok((answers, wrote))
+}
+
+/// The preview of message `id` if it is a message of `room_id` that is not deleted.
+async fn reply_preview(tx: &PgTx<'_>, room_id: i64, id: i64) -> StoreResult<Option<ReplyPreview>> {
+    Ok(tx
+        .tx
+        .opt(
+            "SELECT m.user_id, u.username, m.content FROM messages m
+             JOIN users u ON u.id = m.user_id
+             WHERE m.id = $1 AND m.room_id = $2 AND m.deleted_at IS NULL",
+            &[&id, &room_id],
+        )
+        .await?
+        .map(|r| ReplyPreview::new(id, r.get(0), r.get(1), r.get(2), false)))
+}
+
+/// The `mentions` rows of the messages this batch inserted, in one insert.
+async fn insert_mentions(
+    tx: &PgTx<'_>,
+    sends: &[Send],
+    verdicts: &[Result<(String, Option<ReplyPreview>), StoreError>],
+    seqs: &[i64],
+    inserted: &[i64],
+) -> StoreResult<()> {
+    let (mut users, mut rooms, mut ids, mut authors) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let allowed = sends
+        .iter()
+        .map(|s| &s.message)
+        .zip(verdicts)
+        .filter(|(_, v)| v.is_ok());
+    for ((send, _), seq) in allowed.zip(seqs) {
+        if send.mentions == Default::default() || !inserted.contains(seq) {
+            continue;
+        }
+        for user in send.mentions.rows() {
+            users.push(user);
+            rooms.push(send.room_id);
+            ids.push(*seq);
+            authors.push(send.sender.id);
+        }
+    }
+    if !users.is_empty() {
+        tx.tx
+            .exec(
+                "INSERT INTO mentions (user_id, room_id, message_id, author_id)
+                 SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[])
+                 ON CONFLICT DO NOTHING",
+                &[&users, &rooms, &ids, &authors],
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// A refusal, for each send it applies to.
@@ -244,19 +330,20 @@ async fn earlier_copies(
     let users: Vec<i64> = keys.iter().map(|k| k.0).collect();
     let cids: Vec<&str> = keys.iter().map(|k| k.1).collect();
     let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages m
-         JOIN users u ON u.id = m.user_id JOIN rooms r ON r.id = m.room_id
+        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM}
          JOIN unnest($1::BIGINT[], $2::TEXT[]) AS k (user_id, client_id)
            ON m.user_id = k.user_id AND m.client_id = k.client_id"
     );
-    Ok(tx
+    let mut found: Vec<Message> = tx
         .tx
         .rows(&sql, &[&users, &cids])
         .await?
         .iter()
-        .map(|r| {
-            let m = message_from_row(r);
-            ((m.user_id, m.client_id.clone()), m)
-        })
+        .map(message_from_row)
+        .collect();
+    add_reactions(&tx.tx, &mut found).await?;
+    Ok(found
+        .into_iter()
+        .map(|m| ((m.user_id, m.client_id.clone()), m))
         .collect())
 }

@@ -2,9 +2,12 @@
 //! publisher reads after a wake-up, and what resume and `/api/stream` read.
 
 use super::conn::Conn;
-use super::rows::{MESSAGE_COLUMNS, load_room, message_from_row, user_ref};
+use super::rows::{
+    MESSAGE_COLUMNS, MESSAGE_FROM, add_reactions, load_room, message_from_row, reactions_of,
+    user_ref,
+};
 use crate::store::models::EventKind;
-use crate::store::{Change, ChangeKind, Message, Room, StoreError, StoreResult};
+use crate::store::{Change, ChangeKind, Message, NotifyLevel, Room, StoreError, StoreResult};
 use std::collections::HashMap;
 use tokio_postgres::Row;
 
@@ -53,30 +56,65 @@ pub(super) async fn changes_after(
 /// The changes of event rows, as clients are told about them now. The
 /// messages are fetched in one query; rooms once each.
 pub(super) async fn into_changes(c: &impl Conn, events: Vec<EventRow>) -> StoreResult<Vec<Change>> {
-    let ids: Vec<i64> = events
+    // The messages created or edited, in one query (an edit event's value
+    // is its message's id).
+    let mut ids: Vec<i64> = events
         .iter()
-        .filter(|e| e.kind == EventKind::Message)
-        .map(|e| e.seq)
+        .filter_map(|e| match e.kind {
+            EventKind::Message => Some(e.seq),
+            EventKind::Edited => e.value,
+            _ => None,
+        })
         .collect();
+    ids.sort_unstable();
+    ids.dedup();
     let mut messages: HashMap<i64, Message> = HashMap::with_capacity(ids.len());
     if !ids.is_empty() {
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages m
-             JOIN users u ON u.id = m.user_id JOIN rooms r ON r.id = m.room_id
-             WHERE m.id = ANY($1)"
-        );
-        for row in c.rows(&sql, &[&ids]).await? {
-            let m = message_from_row(&row);
-            messages.insert(m.id, m);
-        }
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id = ANY($1)");
+        let mut found: Vec<Message> = c
+            .rows(&sql, &[&ids])
+            .await?
+            .iter()
+            .map(message_from_row)
+            .collect();
+        add_reactions(c, &mut found).await?;
+        messages.extend(found.into_iter().map(|m| (m.id, m)));
     }
+    let edited: std::collections::HashSet<i64> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Edited)
+        .filter_map(|e| e.value)
+        .collect();
     let mut rooms: HashMap<i64, Room> = HashMap::new();
     let mut changes = Vec::with_capacity(events.len());
     for e in events {
         let kind = match e.kind {
-            EventKind::Message => match messages.remove(&e.seq) {
+            // Moved out unless an edit in this page needs it too.
+            EventKind::Message if !edited.contains(&e.seq) => match messages.remove(&e.seq) {
                 Some(m) => ChangeKind::Message(m),
                 None => continue,
+            },
+            EventKind::Message => match messages.get(&e.seq) {
+                Some(m) => ChangeKind::Message(m.clone()),
+                None => continue,
+            },
+            EventKind::Edited => match e.value.and_then(|id| messages.get(&id)) {
+                Some(m) => ChangeKind::Edited(m.clone()),
+                None => continue,
+            },
+            EventKind::Deleted => ChangeKind::Deleted {
+                message_id: e.value.unwrap_or_default(),
+            },
+            EventKind::Reaction => {
+                let message_id = e.value.unwrap_or_default();
+                ChangeKind::Reaction {
+                    message_id,
+                    reactions: reactions_of(c, message_id).await?,
+                }
+            }
+            EventKind::Notify => ChangeKind::Notify {
+                user_id: e.user_id.unwrap_or_default(),
+                level: NotifyLevel::from_code(e.value),
             },
             EventKind::Read => ChangeKind::Read {
                 user_id: e.user_id.unwrap_or_default(),

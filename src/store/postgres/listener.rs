@@ -18,6 +18,45 @@ use tokio_util::sync::CancellationToken;
 
 /// The channel of cluster presence changes.
 pub(super) const PRESENCE_CHANNEL: &str = "hearth_presence";
+/// The channel of typing indicators (ephemeral: a NOTIFY, never a row).
+/// Payload: `<origin> <room id> <user id> <username>`.
+pub(super) const TYPING_CHANNEL: &str = "hearth_typing";
+
+/// Someone is typing, as another node reported it.
+#[derive(Debug, Clone)]
+pub struct TypingNote {
+    /// The room.
+    pub room_id: i64,
+    /// Who types.
+    pub user: crate::store::UserRef,
+}
+
+/// Parses a typing payload; `None` for this node's own (or a broken one).
+fn typing_note(payload: &str, origin: &str) -> Option<TypingNote> {
+    let mut parts = payload.splitn(4, ' ');
+    if parts.next()? == origin {
+        return None;
+    }
+    let room_id = parts.next()?.parse().ok()?;
+    let id = parts.next()?.parse().ok()?;
+    let username = parts.next()?.to_owned();
+    Some(TypingNote {
+        room_id,
+        user: crate::store::UserRef { id, username },
+    })
+}
+
+/// Where the listener delivers what it hears besides wake-ups.
+pub(super) struct Ears {
+    /// Wakes the publisher.
+    pub wake: Arc<Notify>,
+    /// Wakes the presence task.
+    pub presence: Arc<Notify>,
+    /// Other nodes' typing indicators.
+    pub typing: tokio::sync::broadcast::Sender<TypingNote>,
+    /// This node's origin mark (its own notes are skipped).
+    pub origin: Arc<str>,
+}
 /// The `application_name` of the listener's connection (the tests find it
 /// by this name to kill it).
 pub const LISTENER_NAME: &str = "hearth-listener";
@@ -29,8 +68,7 @@ const PAGE: i64 = 1000;
 /// Keeps a `LISTEN` connection open, reconnecting with a back-off.
 pub(super) async fn listen(
     mut config: tokio_postgres::Config,
-    wake: Arc<Notify>,
-    presence: Arc<Notify>,
+    ears: Ears,
     stop: CancellationToken,
 ) {
     config.application_name(LISTENER_NAME);
@@ -38,7 +76,7 @@ pub(super) async fn listen(
     loop {
         let ended = tokio::select! {
             () = stop.cancelled() => return,
-            ended = listen_once(&config, &wake, &presence) => ended,
+            ended = listen_once(&config, &ears) => ended,
         };
         if let Err(e) = ended {
             tracing::warn!(error = %e, retry_in = ?backoff, "the database listener connection ended; reconnecting");
@@ -54,8 +92,7 @@ pub(super) async fn listen(
 /// One listener connection, until it breaks.
 async fn listen_once(
     config: &tokio_postgres::Config,
-    wake: &Notify,
-    presence: &Notify,
+    ears: &Ears,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = config.connect(NoTls).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -65,7 +102,10 @@ async fn listen_once(
         while let Some(message) = messages.next().await {
             match message {
                 Ok(AsyncMessage::Notification(n)) => {
-                    if tx.send(n.channel().to_owned()).is_err() {
+                    if tx
+                        .send((n.channel().to_owned(), n.payload().to_owned()))
+                        .is_err()
+                    {
                         return Ok(());
                     }
                 }
@@ -77,18 +117,23 @@ async fn listen_once(
     });
     client
         .batch_execute(&format!(
-            "LISTEN {EVENTS_CHANNEL}; LISTEN {PRESENCE_CHANNEL}"
+            "LISTEN {EVENTS_CHANNEL}; LISTEN {PRESENCE_CHANNEL}; LISTEN {TYPING_CHANNEL}"
         ))
         .await?;
     tracing::debug!("listening for other nodes' changes");
     // Anything committed while this connection was down is read now.
-    wake.notify_one();
-    presence.notify_one();
-    while let Some(channel) = rx.recv().await {
+    ears.wake.notify_one();
+    ears.presence.notify_one();
+    while let Some((channel, payload)) = rx.recv().await {
         if channel == PRESENCE_CHANNEL {
-            presence.notify_one();
+            ears.presence.notify_one();
+        } else if channel == TYPING_CHANNEL {
+            if let Some(note) = typing_note(&payload, &ears.origin) {
+                // Nobody listening is fine (no local sessions care yet).
+                let _ = ears.typing.send(note);
+            }
         } else {
-            wake.notify_one();
+            ears.wake.notify_one();
         }
     }
     drop(client);

@@ -10,6 +10,7 @@ mod conn;
 mod import;
 mod limits;
 mod listener;
+mod message_edits;
 mod presence;
 mod reads;
 mod room_writes;
@@ -19,12 +20,13 @@ mod tx;
 mod writes;
 
 pub use import::Import;
-pub use listener::LISTENER_NAME;
+pub use listener::{LISTENER_NAME, TypingNote};
 
 use super::{
-    Publisher, RoomDone, RoomOp, StoreError, StoreResult, Stored, User, UserRef, WriterStats,
+    MessageDone, MessageOp, NewMessage, Publisher, RoomDone, RoomOp, StoreError, StoreResult,
+    Stored, User, UserRef, WriterStats,
 };
-use crate::domain::{ClientId, MessageBody, Username};
+use crate::domain::Username;
 use conn::Conn;
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::future::Future;
@@ -60,6 +62,10 @@ pub struct PgStore {
     tasks: TaskTracker,
     /// The queue of the group-commit task.
     sends: tokio::sync::mpsc::Sender<batch::Send>,
+    /// Other nodes' typing indicators.
+    typing: tokio::sync::broadcast::Sender<TypingNote>,
+    /// Marks this node's own typing notifications.
+    origin: Arc<str>,
 }
 
 impl PgStore {
@@ -102,16 +108,23 @@ impl PgStore {
             published: Arc::new(watch::Sender::new(head_seq)),
             stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            typing: tokio::sync::broadcast::channel(256).0,
+            origin: Arc::from(uuid::Uuid::new_v4().simple().to_string()),
         })
     }
 
     /// Starts the listener and the publisher: from now on `publish` gets
     /// every change after [`PgStore::head_seq`], from every node, in seq order.
     pub fn start(&self, publish: Publisher) {
+        let ears = listener::Ears {
+            wake: self.wake.clone(),
+            presence: self.presence_wake.clone(),
+            typing: self.typing.clone(),
+            origin: self.origin.clone(),
+        };
         self.tasks.spawn(listener::listen(
             self.config.clone(),
-            self.wake.clone(),
-            self.presence_wake.clone(),
+            ears,
             self.stop.clone(),
         ));
         self.tasks.spawn(listener::publish(
@@ -196,21 +209,9 @@ impl PgStore {
     }
 
     /// Stores a message (or finds the earlier one with the same client id).
-    pub async fn insert_message(
-        &self,
-        room_id: i64,
-        sender: UserRef,
-        body: MessageBody,
-        client_id: ClientId,
-    ) -> StoreResult<Stored> {
+    pub async fn insert_message(&self, message: NewMessage) -> StoreResult<Stored> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let send = batch::Send {
-            room_id,
-            sender,
-            body,
-            client_id,
-            reply,
-        };
+        let send = batch::Send { message, reply };
         let queued = async {
             self.sends
                 .send(send)
@@ -230,6 +231,36 @@ impl PgStore {
             self.published_up_to(stored.message.id).await;
         }
         Ok(stored)
+    }
+
+    /// Other nodes' typing indicators, as they arrive.
+    pub fn typing_notes(&self) -> tokio::sync::broadcast::Receiver<TypingNote> {
+        self.typing.subscribe()
+    }
+
+    /// Tells the other nodes that `user` is typing in `room_id` (a NOTIFY:
+    /// nothing is stored).
+    pub async fn notify_typing(&self, room_id: i64, user: &UserRef) -> StoreResult<()> {
+        let payload = format!("{} {room_id} {} {}", self.origin, user.id, user.username);
+        let client = self.client().await?;
+        client
+            .exec(
+                "SELECT pg_notify($1, $2)",
+                &[&listener::TYPING_CHANNEL, &payload],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Edits, deletes or reacts to a message.
+    pub async fn message_op(&self, op: MessageOp) -> StoreResult<MessageDone> {
+        self.write(async {
+            let mut client = self.client().await?;
+            let mut tx = tx::PgTx::begin(&mut client).await?;
+            let done = message_edits::apply(&mut tx, &op).await?;
+            Ok((done, tx.commit().await?))
+        })
+        .await
     }
 
     /// Changes a room, a membership or a read position.

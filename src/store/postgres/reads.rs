@@ -5,13 +5,13 @@ use super::PgStore;
 use super::changes::{EventRow, into_changes};
 use super::conn::Conn;
 use super::rows::{
-    MESSAGE_COLUMNS, ROOM_COLUMNS, current_members, load_room, message_from_row, room_facts,
-    room_from_row, user_ref, with_members,
+    MESSAGE_COLUMNS, MESSAGE_FROM, ROOM_COLUMNS, add_reactions, current_members, load_room,
+    message_from_row, room_facts, room_from_row, user_ref, with_members,
 };
 use crate::domain::access::RoomFacts;
 use crate::store::{
-    LOBBY_ID, MAX_UNREAD, Page, Room, RoomView, StoreError, StoreResult, StreamPage, User,
-    UserCredentials, UserRef, limit_plus_one, now_ms,
+    LOBBY_ID, MAX_UNREAD, NotifyLevel, Page, Room, RoomView, StoreError, StoreResult, StreamPage,
+    User, UserCredentials, UserRef, limit_plus_one, now_ms,
 };
 use std::collections::{HashMap, HashSet};
 use tokio_postgres::Row;
@@ -140,8 +140,7 @@ impl PgStore {
         limit: usize,
     ) -> StoreResult<Page> {
         let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages m
-             JOIN users u ON u.id = m.user_id JOIN rooms r ON r.id = m.room_id
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM}
              WHERE m.room_id = $1 AND {bound} LIMIT $3"
         );
         let c = self.client().await?;
@@ -149,7 +148,8 @@ impl PgStore {
             .rows(&sql, &[&room_id, &cursor, &limit_plus_one(limit)])
             .await?;
         let has_more = rows.len() > limit;
-        let messages = rows.iter().take(limit).map(message_from_row).collect();
+        let mut messages: Vec<_> = rows.iter().take(limit).map(message_from_row).collect();
+        add_reactions(&c, &mut messages).await?;
         Ok(Page { messages, has_more })
     }
 
@@ -238,6 +238,47 @@ impl PgStore {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    /// The room of a message that is not deleted.
+    pub async fn message_room(&self, message_id: i64) -> StoreResult<i64> {
+        let c = self.client().await?;
+        c.opt(
+            "SELECT room_id FROM messages WHERE id = $1 AND deleted_at IS NULL",
+            &[&message_id],
+        )
+        .await?
+        .map(|r| r.get(0))
+        .ok_or(StoreError::NotFound)
+    }
+
+    /// The current members of `room_id` whose name is one of `names` (any
+    /// letter case), and the room's member count.
+    pub async fn mention_targets(
+        &self,
+        room_id: i64,
+        names: Vec<String>,
+    ) -> StoreResult<(Vec<UserRef>, i64)> {
+        let c = self.client().await?;
+        let users = c
+            .rows(
+                "SELECT u.id, u.username FROM users u
+                 JOIN memberships m ON m.user_id = u.id AND m.room_id = $1 AND m.left_seq IS NULL
+                 WHERE lower(u.username) = ANY(SELECT lower(n) FROM unnest($2::TEXT[]) n)",
+                &[&room_id, &names],
+            )
+            .await?
+            .iter()
+            .map(user_ref)
+            .collect();
+        let count: i64 = c
+            .one(
+                "SELECT COUNT(*) FROM memberships WHERE room_id = $1 AND left_seq IS NULL",
+                &[&room_id],
+            )
+            .await?
+            .get(0);
+        Ok((users, count))
+    }
+
     /// Up to `limit` changes after `after` that `user_id` was entitled to,
     /// in seq order (the same rule as the SQLite store).
     pub async fn stream(&self, user_id: i64, after: i64, limit: usize) -> StoreResult<StreamPage> {
@@ -247,10 +288,10 @@ impl PgStore {
                 "SELECT e.seq, e.kind, e.room_id, e.user_id, e.value FROM events e
                  JOIN memberships m ON m.room_id = e.room_id AND m.user_id = $1
                   AND e.seq >= m.joined_seq AND (m.left_seq IS NULL OR e.seq <= m.left_seq)
-                 WHERE e.seq > $2 AND e.kind <> 'read'
+                 WHERE e.seq > $2 AND e.kind NOT IN ('read', 'notify')
                  UNION
                  SELECT e.seq, e.kind, e.room_id, e.user_id, e.value FROM events e
-                 WHERE e.seq > $2 AND e.kind = 'read' AND e.user_id = $1
+                 WHERE e.seq > $2 AND e.kind IN ('read', 'notify') AND e.user_id = $1
                  UNION
                  SELECT e.seq, e.kind, e.room_id, e.user_id, e.value FROM events e
                  JOIN rooms r ON r.id = e.room_id AND r.kind = 'open'
@@ -275,16 +316,33 @@ async fn view(c: &impl Conn, room: Room, user_id: i64) -> StoreResult<RoomView> 
                             WHERE room_id = $1 AND user_id = $2 AND left_seq IS NULL),
                     (SELECT COALESCE(MAX(id), 0) FROM messages WHERE room_id = $1),
                     COALESCE((SELECT last_read_id FROM room_reads
-                              WHERE room_id = $1 AND user_id = $2), 0)",
+                              WHERE room_id = $1 AND user_id = $2), 0),
+                    (SELECT notify FROM room_reads WHERE room_id = $1 AND user_id = $2)",
             &[&room.id, &user_id],
         )
         .await?;
     let (member, last_message_id, last_read_id): (bool, i64, i64) =
         (row.get(0), row.get(1), row.get(2));
+    let notify = row
+        .get::<_, Option<&str>>(3)
+        .and_then(NotifyLevel::parse)
+        .unwrap_or_default();
     let unread = if member && last_message_id > last_read_id {
         c.one(
             "SELECT COUNT(*) FROM (SELECT 1 FROM messages
                                    WHERE room_id = $1 AND id > $2 AND user_id <> $3 LIMIT $4) t",
+            &[&room.id, &last_read_id, &user_id, &MAX_UNREAD],
+        )
+        .await?
+        .get(0)
+    } else {
+        0
+    };
+    let mentions = if unread > 0 {
+        c.one(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM mentions
+                                   WHERE user_id IN ($3, 0) AND room_id = $1 AND message_id > $2
+                                     AND author_id <> $3 LIMIT $4) t",
             &[&room.id, &last_read_id, &user_id, &MAX_UNREAD],
         )
         .await?
@@ -298,5 +356,7 @@ async fn view(c: &impl Conn, room: Room, user_id: i64) -> StoreResult<RoomView> 
         unread,
         last_message_id,
         last_read_id,
+        mentions,
+        notify,
     })
 }

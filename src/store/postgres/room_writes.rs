@@ -57,6 +57,14 @@ pub(super) async fn room_op(tx: &mut PgTx<'_>, op: &RoomOp) -> StoreResult<RoomD
             mark_read(tx, *room_id, user, *last_read_id).await?;
             RoomDone::Done
         }
+        RoomOp::Notify {
+            room_id,
+            user,
+            level,
+        } => {
+            super::message_edits::set_notify(tx, *room_id, user, *level).await?;
+            RoomDone::Done
+        }
     })
 }
 

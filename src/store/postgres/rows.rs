@@ -4,16 +4,26 @@
 
 use super::conn::Conn;
 use crate::domain::access::RoomFacts;
-use crate::store::{LOBBY_ID, Message, Room, RoomKind, StoreError, StoreResult, UserRef};
+use crate::store::conversation::group_reactions;
+use crate::store::{
+    LOBBY_ID, Message, Reaction, ReplyPreview, Room, RoomKind, StoreError, StoreResult, UserRef,
+};
+use std::collections::HashMap;
 use tokio_postgres::Row;
 
 /// The message columns every message query selects, in order.
-pub(super) const MESSAGE_COLUMNS: &str =
-    "m.id, m.room_id, r.name, m.user_id, u.username, m.content, m.created_at, m.client_id";
+pub(super) const MESSAGE_COLUMNS: &str = "m.id, m.room_id, r.name, m.user_id, u.username, \
+     m.content, m.created_at, m.client_id, m.edited_at, m.deleted_at IS NOT NULL, m.mentions, \
+     m.reply_to, rm.user_id, ru.username, substr(rm.content, 1, 200), rm.deleted_at IS NOT NULL";
 
-/// A row of [`MESSAGE_COLUMNS`].
+/// The tables [`MESSAGE_COLUMNS`] come from (`m` is the message).
+pub(super) const MESSAGE_FROM: &str = "messages m
+     JOIN users u ON u.id = m.user_id JOIN rooms r ON r.id = m.room_id
+     LEFT JOIN messages rm ON rm.id = m.reply_to LEFT JOIN users ru ON ru.id = rm.user_id";
+
+/// A row of [`MESSAGE_COLUMNS`] (reactions are added by [`add_reactions`]).
 pub(super) fn message_from_row(r: &Row) -> Message {
-    Message {
+    let mut m = Message {
         id: r.get(0),
         room_id: r.get(1),
         room: r.get(2),
@@ -22,7 +32,89 @@ pub(super) fn message_from_row(r: &Row) -> Message {
         content: r.get(5),
         created_at: r.get(6),
         client_id: r.get(7),
+        edited_at: r.get(8),
+        deleted: r.get(9),
+        ..Message::default()
+    };
+    if m.deleted {
+        return m;
     }
+    m.set_mentions(r.get::<_, Option<&str>>(10));
+    if let Some(id) = r.get::<_, Option<i64>>(11) {
+        m.reply_to = Some(ReplyPreview::new(
+            id,
+            r.get::<_, Option<i64>>(12).unwrap_or_default(),
+            r.get::<_, Option<String>>(13).unwrap_or_default(),
+            r.get::<_, Option<&str>>(14).unwrap_or_default(),
+            r.get::<_, Option<bool>>(15).unwrap_or(true),
+        ));
+    }
+    m
+}
+
+/// One message by id, as clients see it.
+pub(super) async fn message_by_id(c: &impl Conn, id: i64) -> StoreResult<Option<Message>> {
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id = $1");
+    let Some(mut message) = c.opt(&sql, &[&id]).await?.map(|r| message_from_row(&r)) else {
+        return Ok(None);
+    };
+    add_reactions(c, std::slice::from_mut(&mut message)).await?;
+    Ok(Some(message))
+}
+
+/// Fills in the reactions of `messages`, with one query.
+pub(super) async fn add_reactions<'a>(
+    c: &impl Conn,
+    messages: impl IntoIterator<Item = &'a mut Message>,
+) -> StoreResult<()> {
+    let mut messages: Vec<&mut Message> = messages.into_iter().filter(|m| !m.deleted).collect();
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
+    let mut rows: HashMap<i64, Vec<(String, UserRef)>> = HashMap::new();
+    for r in c
+        .rows(
+            "SELECT x.message_id, x.emoji, x.user_id, u.username FROM reactions x
+             JOIN users u ON u.id = x.user_id
+             WHERE x.message_id = ANY($1)
+             ORDER BY x.message_id, x.created_at, x.user_id",
+            &[&ids],
+        )
+        .await?
+    {
+        let user = UserRef {
+            id: r.get(2),
+            username: r.get(3),
+        };
+        rows.entry(r.get(0)).or_default().push((r.get(1), user));
+    }
+    for m in &mut messages {
+        if let Some(rows) = rows.remove(&m.id) {
+            m.reactions = group_reactions(rows);
+        }
+    }
+    Ok(())
+}
+
+/// The reactions of one message now.
+pub(super) async fn reactions_of(c: &impl Conn, message_id: i64) -> StoreResult<Vec<Reaction>> {
+    let rows = c
+        .rows(
+            "SELECT x.emoji, x.user_id, u.username FROM reactions x JOIN users u ON u.id = x.user_id
+             WHERE x.message_id = $1 ORDER BY x.created_at, x.user_id",
+            &[&message_id],
+        )
+        .await?;
+    Ok(group_reactions(rows.iter().map(|r| {
+        (
+            r.get::<_, String>(0),
+            UserRef {
+                id: r.get(1),
+                username: r.get(2),
+            },
+        )
+    })))
 }
 
 /// The facts about `room_id` for `user_id`, or `None` for no such room.

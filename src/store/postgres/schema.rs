@@ -8,10 +8,16 @@ use crate::store::{StoreError, StoreResult};
 use deadpool_postgres::Client;
 
 /// The migrations, in order: (version, SQL).
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../../migrations/postgres/01-cluster.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/postgres/01-cluster.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../migrations/postgres/02-conversation.sql"),
+    ),
+];
 
 /// Any fixed number: the key of the advisory lock held while migrating.
 const MIGRATION_LOCK: i64 = 0x6865_6172_7468;

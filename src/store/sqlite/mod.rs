@@ -3,6 +3,9 @@
 //! here blocks the async runtime.
 
 pub mod export;
+mod mention_reads;
+mod message_edits;
+mod message_rows;
 mod message_writes;
 pub mod offline;
 mod ops;

@@ -1,24 +1,26 @@
 //! The requests the writer thread serves and what each does inside its
 //! transaction: messages, accounts, sessions, rooms.
 
+use super::message_edits;
 use super::message_writes;
 use super::room_reads;
 use super::room_writes::{self, Tx};
 use super::writes;
-use crate::domain::{ClientId, MessageBody, Username};
+use crate::domain::Username;
 use crate::store::models::{Change, Stored, User, UserRef, now_ms};
-use crate::store::{RoomDone, RoomOp};
+use crate::store::{MessageDone, MessageOp, NewMessage, RoomDone, RoomOp};
 use crate::store::{StoreError, StoreResult};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
 
 pub(super) enum Op {
     InsertMessage {
-        room_id: i64,
-        sender: UserRef,
-        body: MessageBody,
-        client_id: ClientId,
+        message: NewMessage,
         reply: oneshot::Sender<StoreResult<Stored>>,
+    },
+    Message {
+        op: MessageOp,
+        reply: oneshot::Sender<StoreResult<MessageDone>>,
     },
     Room {
         op: RoomOp,
@@ -62,6 +64,7 @@ impl Op {
 /// What one request produced inside a transaction that then committed.
 pub(super) enum Outcome {
     Message(StoreResult<Stored>),
+    MessageOp(StoreResult<MessageDone>),
     User(StoreResult<User>),
     Room(StoreResult<RoomDone>),
     Done,
@@ -77,6 +80,9 @@ pub(super) fn reply_err(op: Op, err: &StoreError) {
             let _ = reply.send(Err(err()));
         }
         Op::Room { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        Op::Message { reply, .. } => {
             let _ = reply.send(Err(err()));
         }
         Op::CreateUser { reply, .. } => {
@@ -137,15 +143,13 @@ fn foreign_changes(conn: &Connection, last_seq: i64) -> rusqlite::Result<Vec<Cha
 /// a refusal of this request alone (not found, forbidden, …) is its outcome.
 fn apply(tx: &mut Tx<'_>, op: &Op) -> rusqlite::Result<Outcome> {
     Ok(match op {
-        Op::InsertMessage {
-            room_id,
-            sender,
-            body,
-            client_id,
-            ..
-        } => Outcome::Message(refusal(message_writes::insert_message(
-            tx, *room_id, sender, body, client_id,
-        ))?),
+        // No savepoint: every refusal comes before the first row is written.
+        Op::InsertMessage { message, .. } => {
+            Outcome::Message(refusal(message_writes::insert_message(tx, message))?)
+        }
+        Op::Message { op, .. } => {
+            Outcome::MessageOp(refusal(atomically(tx, |tx| message_edits::apply(tx, op)))?)
+        }
         Op::Room { op, .. } => Outcome::Room(refusal(atomically(tx, |tx| room_op(tx, op)))?),
         Op::CreateUser {
             username,
@@ -267,6 +271,14 @@ fn room_op(tx: &mut Tx<'_>, op: &RoomOp) -> StoreResult<RoomDone> {
             last_read_id,
         } => {
             room_writes::mark_read(tx, *room_id, user, *last_read_id)?;
+            RoomDone::Done
+        }
+        RoomOp::Notify {
+            room_id,
+            user,
+            level,
+        } => {
+            message_edits::set_notify(tx, *room_id, user, *level)?;
             RoomDone::Done
         }
     })

@@ -2,33 +2,20 @@
 //! caller with [`crate::domain::access::decide`] on [`ReadPool::room_facts`];
 //! the stream query itself only returns what the user was entitled to.
 
+use super::message_rows::{
+    MESSAGE_COLUMNS, MESSAGE_FROM, add_reactions, message_from_row, reactions_of,
+};
 use super::reader::ReadPool;
 use super::room_rows::{self, current_members, load_room, room_from_row};
 use crate::domain::access::RoomFacts;
 use crate::store::StoreResult;
 use crate::store::models::{
-    Change, ChangeKind, LOBBY_ID, MemberEvent, Message, Room, RoomEvent, RoomView, UserRef,
+    Change, ChangeKind, LOBBY_ID, MemberEvent, Message, NotifyLevel, Room, RoomEvent, RoomView,
+    UserRef,
 };
 use crate::store::{MAX_UNREAD, Page, StreamPage, limit_plus_one};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::HashMap;
-
-/// The message columns every message query selects, in order.
-const MESSAGE_COLUMNS: &str =
-    "m.id, m.room_id, r.name, m.user_id, u.username, m.content, m.created_at, m.client_id";
-
-fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
-    Ok(Message {
-        id: r.get(0)?,
-        room_id: r.get(1)?,
-        room: r.get(2)?,
-        user_id: r.get(3)?,
-        username: r.get(4)?,
-        content: r.get(5)?,
-        created_at: r.get(6)?,
-        client_id: r.get(7)?,
-    })
-}
 
 /// Up to `limit` messages of a room by `bound` (a condition on `?2` and an
 /// order), and whether more lie beyond.
@@ -40,8 +27,7 @@ fn message_page(
     limit: usize,
 ) -> rusqlite::Result<Page> {
     let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages m
-         JOIN users u ON u.id = m.user_id JOIN rooms r ON r.id = m.room_id
+        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM}
          WHERE m.room_id = ?1 AND {bound} LIMIT ?3"
     );
     let mut messages = c
@@ -53,6 +39,7 @@ fn message_page(
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let has_more = messages.len() > limit;
     messages.truncate(limit);
+    add_reactions(c, &mut messages)?;
     Ok(Page { messages, has_more })
 }
 
@@ -194,10 +181,10 @@ impl ReadPool {
                     "SELECT e.seq, e.kind, e.room_id, e.user_id, e.value FROM events e
                      JOIN memberships m ON m.room_id = e.room_id AND m.user_id = ?1
                       AND e.seq >= m.joined_seq AND (m.left_seq IS NULL OR e.seq <= m.left_seq)
-                     WHERE e.seq > ?2 AND e.kind <> 'read'
+                     WHERE e.seq > ?2 AND e.kind NOT IN ('read', 'notify')
                      UNION
                      SELECT e.seq, e.kind, e.room_id, e.user_id, e.value FROM events e
-                     WHERE e.seq > ?2 AND e.kind = 'read' AND e.user_id = ?1
+                     WHERE e.seq > ?2 AND e.kind IN ('read', 'notify') AND e.user_id = ?1
                      UNION
                      SELECT e.seq, e.kind, e.room_id, e.user_id, e.value FROM events e
                      JOIN rooms r ON r.id = e.room_id AND r.kind = 'open'
@@ -242,6 +229,11 @@ fn into_changes(
             changes.push(change);
         }
     }
+    let messages = changes.iter_mut().filter_map(|c| match &mut c.kind {
+        ChangeKind::Message(m) | ChangeKind::Edited(m) => Some(m),
+        _ => None,
+    });
+    add_reactions(c, messages)?;
     Ok(changes)
 }
 
@@ -290,22 +282,31 @@ impl EventRow {
                     })
                 })
         };
+        let message = |c: &Connection, id: i64| -> rusqlite::Result<Option<Message>> {
+            let sql = format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id = ?1");
+            c.prepare_cached(&sql)?
+                .query_row([id], message_from_row)
+                .optional()
+        };
+        let target = self.value.unwrap_or_default();
         let kind = match self.kind.as_str() {
-            "message" => {
-                let sql = format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages m
-                     JOIN users u ON u.id = m.user_id JOIN rooms r ON r.id = m.room_id
-                     WHERE m.id = ?1"
-                );
-                let message = c
-                    .prepare_cached(&sql)?
-                    .query_row([self.seq], message_from_row)
-                    .optional()?;
-                match message {
-                    Some(m) => ChangeKind::Message(m),
-                    None => return Ok(None),
-                }
-            }
+            "message" => match message(c, self.seq)? {
+                Some(m) => ChangeKind::Message(m),
+                None => return Ok(None),
+            },
+            "message_edited" => match message(c, target)? {
+                Some(m) => ChangeKind::Edited(m),
+                None => return Ok(None),
+            },
+            "message_deleted" => ChangeKind::Deleted { message_id: target },
+            "reaction" => ChangeKind::Reaction {
+                message_id: target,
+                reactions: reactions_of(c, target)?,
+            },
+            "notify" => ChangeKind::Notify {
+                user_id: self.user_id.unwrap_or_default(),
+                level: NotifyLevel::from_code(self.value),
+            },
             "member_added" | "member_removed" => ChangeKind::Member {
                 event: if self.kind == "member_added" {
                     MemberEvent::Added
@@ -348,15 +349,29 @@ fn view(c: &Connection, room: Room, user_id: i64) -> rusqlite::Result<RoomView> 
     let last_message_id: i64 = c
         .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM messages WHERE room_id = ?1")?
         .query_row([room.id], |r| r.get(0))?;
-    let last_read_id: i64 = c
-        .prepare_cached("SELECT last_read_id FROM room_reads WHERE room_id = ?1 AND user_id = ?2")?
-        .query_row(params![room.id, user_id], |r| r.get(0))
+    let (last_read_id, notify): (i64, Option<String>) = c
+        .prepare_cached(
+            "SELECT last_read_id, notify FROM room_reads WHERE room_id = ?1 AND user_id = ?2",
+        )?
+        .query_row(params![room.id, user_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
-        .unwrap_or(0);
+        .unwrap_or((0, None));
     let unread = if member && last_message_id > last_read_id {
         c.prepare_cached(
             "SELECT COUNT(*) FROM (SELECT 1 FROM messages
                                    WHERE room_id = ?1 AND id > ?2 AND user_id <> ?3 LIMIT ?4)",
+        )?
+        .query_row(params![room.id, last_read_id, user_id, MAX_UNREAD], |r| {
+            r.get(0)
+        })?
+    } else {
+        0
+    };
+    let mentions = if unread > 0 {
+        c.prepare_cached(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM mentions
+                                   WHERE user_id IN (?3, 0) AND room_id = ?1 AND message_id > ?2
+                                     AND author_id <> ?3 LIMIT ?4)",
         )?
         .query_row(params![room.id, last_read_id, user_id, MAX_UNREAD], |r| {
             r.get(0)
@@ -370,5 +385,10 @@ fn view(c: &Connection, room: Room, user_id: i64) -> rusqlite::Result<RoomView> 
         unread,
         last_message_id,
         last_read_id,
+        mentions,
+        notify: notify
+            .as_deref()
+            .and_then(NotifyLevel::parse)
+            .unwrap_or_default(),
     })
 }

@@ -49,6 +49,8 @@ pub fn open_db(path: &Path) -> StoreResult<OpenedDb> {
     // fsync per batch, not per message.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // A deleted message's text is overwritten, not just unlinked.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // Rebuilding a table that others reference (SQLite's recipe for changes
     // ALTER TABLE cannot make) needs foreign keys off while it runs; every

@@ -11,9 +11,9 @@
 use super::ops::{Op, Outcome, apply_all, reply_err};
 use super::room_reads;
 use super::writes;
-use crate::domain::{ClientId, MessageBody, Username};
-use crate::store::models::{Change, Stored, User, UserRef};
-use crate::store::{RoomDone, RoomOp};
+use crate::domain::Username;
+use crate::store::models::{Change, Stored, User};
+use crate::store::{MessageDone, MessageOp, NewMessage, RoomDone, RoomOp};
 use crate::store::{StoreError, StoreResult};
 use crate::telemetry::names;
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
@@ -92,21 +92,14 @@ impl MessageWriter {
     }
 
     /// Queues a message insert and waits for its commit.
-    pub async fn insert_message(
-        &self,
-        room_id: i64,
-        sender: UserRef,
-        body: MessageBody,
-        client_id: ClientId,
-    ) -> StoreResult<Stored> {
-        self.submit(|reply| Op::InsertMessage {
-            room_id,
-            sender,
-            body,
-            client_id,
-            reply,
-        })
-        .await
+    pub async fn insert_message(&self, message: NewMessage) -> StoreResult<Stored> {
+        self.submit(|reply| Op::InsertMessage { message, reply })
+            .await
+    }
+
+    /// Queues an edit, deletion or reaction and waits for its commit.
+    pub async fn message_op(&self, op: MessageOp) -> StoreResult<MessageDone> {
+        self.submit(|reply| Op::Message { op, reply }).await
     }
 
     /// Queues a room change and waits for its commit.
@@ -256,7 +249,13 @@ impl Worker {
                 if let Some(last) = changes.last() {
                     self.last_seq = Some(last.seq);
                 }
+                let deleted = changes
+                    .iter()
+                    .any(|c| matches!(c.kind, crate::store::ChangeKind::Deleted { .. }));
                 self.finish(batch, outcomes, &changes);
+                if deleted {
+                    self.wipe_wal();
+                }
             }
             Err(err) if batch.len() > 1 && is_constraint(&err) => {
                 tracing::warn!(error = %err, size = batch.len(), "constraint error in a batch; committing its requests one by one");
@@ -277,6 +276,21 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// After a deletion: folds the WAL into the file and empties it, so the
+    /// deleted text (still in the WAL's older page images) leaves the disk
+    /// now. Readers in the way make it wait briefly, then give up until the
+    /// next deletion or the regular checkpoints.
+    fn wipe_wal(&self) {
+        let _ = self.conn.busy_timeout(Duration::from_millis(100));
+        if let Err(e) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        {
+            tracing::debug!(error = %e, "checkpoint after a deletion skipped");
+        }
+        let _ = self.conn.busy_timeout(super::schema::BUSY_TIMEOUT);
     }
 
     /// Logs a failed batch, at most once per [`ERROR_LOG_EVERY`]: a full disk
@@ -410,6 +424,9 @@ impl Worker {
                     let _ = reply.send(u);
                 }
                 (Op::Room { reply, .. }, Outcome::Room(r)) => {
+                    let _ = reply.send(r);
+                }
+                (Op::Message { reply, .. }, Outcome::MessageOp(r)) => {
                     let _ = reply.send(r);
                 }
                 (Op::RevokeSession { reply, .. }, Outcome::Done) => {

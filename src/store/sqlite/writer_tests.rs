@@ -1,8 +1,21 @@
 //! Tests of the writer thread: group commit, idempotency, faults.
 
 use super::*;
-use crate::store::{ChangeKind, LOBBY_ID, open_db};
+use crate::domain::{ClientId, MessageBody};
+use crate::store::{ChangeKind, LOBBY_ID, NewMessage, UserRef, open_db};
 use std::sync::Mutex;
+
+/// A plain message to the lobby.
+fn msg(room_id: i64, sender: UserRef, body: MessageBody, client_id: ClientId) -> NewMessage {
+    NewMessage {
+        room_id,
+        sender,
+        body,
+        client_id,
+        reply_to: None,
+        mentions: Default::default(),
+    }
+}
 
 fn body(s: &str) -> MessageBody {
     MessageBody::parse(s).unwrap()
@@ -45,7 +58,7 @@ async fn one_transaction_carries_many_queued_inserts() {
         let w = writer.clone();
         tasks.push(tokio::spawn(async move {
             let cid = ClientId::parse(&format!("c{i}")).unwrap();
-            w.insert_message(LOBBY_ID, user(1, "alice"), body(&format!("m{i}")), cid)
+            w.insert_message(msg(LOBBY_ID, user(1, "alice"), body(&format!("m{i}")), cid))
                 .await
         }));
     }
@@ -90,11 +103,11 @@ async fn repeat_client_id_returns_the_same_row_and_publishes_once() {
         .unwrap();
     let cid = ClientId::parse("same").unwrap();
     let a = writer
-        .insert_message(LOBBY_ID, user(u.id, "bob"), body("hello"), cid.clone())
+        .insert_message(msg(LOBBY_ID, user(u.id, "bob"), body("hello"), cid.clone()))
         .await
         .unwrap();
     let b = writer
-        .insert_message(LOBBY_ID, user(u.id, "bob"), body("other"), cid)
+        .insert_message(msg(LOBBY_ID, user(u.id, "bob"), body("other"), cid))
         .await
         .unwrap();
     assert!(a.created && !b.created);
@@ -106,12 +119,12 @@ async fn repeat_client_id_returns_the_same_row_and_publishes_once() {
     assert!(matches!(dup, Err(StoreError::Conflict)));
     assert!(writer.close(Duration::from_secs(5)).await);
     let after = writer
-        .insert_message(
+        .insert_message(msg(
             LOBBY_ID,
             user(u.id, "bob"),
             body("late"),
             ClientId::generate(),
-        )
+        ))
         .await;
     assert!(matches!(after, Err(StoreError::Closed)));
 }
@@ -129,7 +142,7 @@ fn open_with_user(dir: &std::path::Path) -> Connection {
 
 async fn send(w: &MessageWriter, i: usize, text: &str) -> StoreResult<Stored> {
     let cid = ClientId::parse(&format!("c{i}")).unwrap();
-    w.insert_message(LOBBY_ID, user(1, "alice"), body(text), cid)
+    w.insert_message(msg(LOBBY_ID, user(1, "alice"), body(text), cid))
         .await
 }
 
