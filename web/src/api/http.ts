@@ -1,4 +1,4 @@
-import type { CreateRoomBody, MemberList, Room, RoomList, StreamPage, UpdateRoomBody, UserList } from './rooms'
+import type { CreateRoomBody, MemberList, NotifyLevel, ReactionsAnswer, Room, RoomList, StreamPage, UpdateRoomBody, UserList } from './rooms'
 import type {
   ApiErrorBody,
   AuthResponse,
@@ -61,7 +61,7 @@ export interface ApiClientOptions {
 }
 
 interface RequestOptions {
-  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE'
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   body?: unknown
   query?: Record<string, string | number | undefined>
   auth?: boolean
@@ -153,8 +153,8 @@ export function createApiClient(options: ApiClientOptions = {}) {
     history: (before?: number, limit?: number) =>
       request<HistoryPage>('api/chat/messages', { query: { before, limit } }),
     /** Send over HTTP; answers the stored message (the same one for a repeated `client_id`). */
-    send: (content: string, clientId?: string) =>
-      request<ChatMessage>('api/chat/messages', { method: 'POST', body: { content, client_id: clientId } }),
+    send: (content: string, clientId?: string, replyTo?: number) =>
+      request<ChatMessage>('api/chat/messages', { method: 'POST', body: { content, client_id: clientId, reply_to: replyTo } }),
     /** Polling endpoint: messages with id > `afterId`, at most 500. */
     newMessages: (afterId: number, signal?: AbortSignal) =>
       request<NewMessagesPage>('api/chat/messages/new', { query: { after_id: afterId }, signal }),
@@ -180,8 +180,19 @@ export function createApiClient(options: ApiClientOptions = {}) {
       request<void>(`api/rooms/${id}/read`, { method: 'POST', body: { last_read_id: lastReadId } }),
     roomHistory: (id: number, before?: number, limit?: number) =>
       request<HistoryPage>(`api/rooms/${id}/messages`, { query: { before, limit } }),
-    sendToRoom: (id: number, content: string, clientId: string) =>
-      request<ChatMessage>(`api/rooms/${id}/messages`, { method: 'POST', body: { content, client_id: clientId } }),
+    sendToRoom: (id: number, content: string, clientId: string, replyTo?: number) =>
+      request<ChatMessage>(`api/rooms/${id}/messages`, { method: 'POST', body: { content, client_id: clientId, reply_to: replyTo } }),
+    /** `M` and the messages just before and after it (jumping to a reply's original). */
+    roomAround: (id: number, around: number, limit?: number) =>
+      request<HistoryPage>(`api/rooms/${id}/messages`, { query: { around, limit } }),
+
+    // ---- conversation features (PROTOCOL.md §4) ----
+    editMessage: (id: number, content: string) => request<ChatMessage>(`api/messages/${id}`, { method: 'PATCH', body: { content } }),
+    deleteMessage: (id: number) => request<void>(`api/messages/${id}`, { method: 'DELETE' }),
+    /** Adds (`on`) or removes one of the caller's reactions; answers the whole list. */
+    react: (id: number, emoji: string, on: boolean) =>
+      request<ReactionsAnswer>(`api/messages/${id}/reactions/${encodeURIComponent(emoji)}`, { method: on ? 'PUT' : 'DELETE' }),
+    setNotify: (id: number, level: NotifyLevel) => request<void>(`api/rooms/${id}/notify`, { method: 'PUT', body: { level } }),
     /** The v2 stream for polling clients: events with `seq` > `after`, at most 500. Without `after`: where to start (`last_seq`). */
     stream: (after: number | undefined, signal?: AbortSignal) => request<StreamPage>('api/stream', { query: { after }, signal }),
     searchUsers: (q: string, limit = 20, signal?: AbortSignal) =>

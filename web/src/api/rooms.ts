@@ -4,9 +4,12 @@
  * Every change is an event with a `seq` from one commit-ordered sequence
  * (a message's `seq` is its id). A client's cursor is the highest `seq` seen.
  */
-import type { AckFrame, ChatMessage, ErrorFrame, HelloFrame, PongFrame, PresenceFrame, PresenceUser, ResetFrame } from './types'
+import type { AckFrame, ChatMessage, ErrorFrame, HelloFrame, PongFrame, PresenceFrame, PresenceUser, Reaction, ResetFrame } from './types'
 
 export type RoomKind = 'open' | 'closed' | 'direct'
+
+/** Notification level of a room (§4): every message, mentions (and every message of a direct room), nothing. */
+export type NotifyLevel = 'all' | 'mentions' | 'none'
 
 /** A room as the server sends it. The caller's view (`member` … `last_read_id`) comes in REST answers only. */
 export interface Room {
@@ -26,6 +29,10 @@ export interface Room {
   unread?: number
   last_message_id?: number
   last_read_id?: number
+  /** §4: unread messages that mention the caller (`@everyone` included, at most 999). */
+  mentions?: number
+  /** §4: the caller's notification level (default `mentions`). */
+  notify?: NotifyLevel
 }
 
 export interface RoomList {
@@ -84,10 +91,64 @@ export interface ReadEvent {
   last_read_id: number
 }
 
-export type StreamEvent = MessageEvent | RoomEvent | MemberEvent | ReadEvent
+/** §4: a message was edited (`message` as it is now). */
+export interface MessageEditedEvent {
+  type: 'message_edited'
+  seq: number
+  message: ChatMessage
+}
+
+/** §4: a message was deleted. */
+export interface MessageDeletedEvent {
+  type: 'message_deleted'
+  seq: number
+  room_id: number
+  message_id: number
+}
+
+/** §4: a message's whole reaction list after a change. */
+export interface ReactionEvent {
+  type: 'reaction'
+  seq: number
+  room_id: number
+  message_id: number
+  reactions: Reaction[]
+}
+
+/** §4: the user's notification level of a room changed (any tab or device). */
+export interface NotifyEvent {
+  type: 'notify'
+  seq: number
+  room_id: number
+  level: NotifyLevel
+}
+
+export type StreamEvent =
+  | MessageEvent
+  | RoomEvent
+  | MemberEvent
+  | ReadEvent
+  | MessageEditedEvent
+  | MessageDeletedEvent
+  | ReactionEvent
+  | NotifyEvent
+
+/** §4: someone else is typing in a room. Ephemeral: no `seq`, never resumed, not in `GET /api/stream`. */
+export interface TypingFrame {
+  type: 'typing'
+  room_id: number
+  user: PresenceUser
+}
+
+/** `PUT /api/messages/{id}/reactions/{emoji}` and its `DELETE`. */
+export interface ReactionsAnswer {
+  message_id: number
+  room_id: number
+  reactions: Reaction[]
+}
 
 /** Everything the server sends on `?v=2` after `hello`. */
-export type StreamFrame = StreamEvent | AckFrame | PresenceFrame | PongFrame | ErrorFrame | ResetFrame | HelloFrame
+export type StreamFrame = StreamEvent | TypingFrame | AckFrame | PresenceFrame | PongFrame | ErrorFrame | ResetFrame | HelloFrame
 
 /** `GET /api/stream?after=<seq>`: the v2 stream for polling clients. */
 export interface StreamPage {

@@ -18,6 +18,23 @@ export interface PresenceUser {
   username: string
 }
 
+/** A message quoted by a reply (PROTOCOL.md §4), as it is now. */
+export interface ReplyRef {
+  id: number
+  user_id: number
+  username: string
+  /** The first 200 characters; `""` once deleted. */
+  content: string
+  deleted?: boolean
+}
+
+/** One emoji under a message: `users` lists up to 50 of the `count` people. */
+export interface Reaction {
+  emoji: string
+  count: number
+  users: PresenceUser[]
+}
+
 /** A stored chat message. `content` is raw text: render it as text only. */
 export interface ChatMessage {
   id: number
@@ -30,6 +47,17 @@ export interface ChatMessage {
   content: string
   created_at: number
   client_id?: string | null
+  // ---- conversation features (§4); present only when they say something ----
+  /** Ids of the room members mentioned. */
+  mentions?: number[]
+  /** `@everyone` / `@所有人` by someone allowed to use it. */
+  mention_everyone?: boolean
+  reply_to?: ReplyRef
+  /** The last edit (ms). */
+  edited_at?: number
+  /** Deleted: `content` is `""`, no mentions, reply or reactions. */
+  deleted?: boolean
+  reactions?: Reaction[]
 }
 
 export interface AuthResponse {
@@ -45,11 +73,21 @@ export interface ServerConfig {
   max_message_chars?: number
   /** Largest client WebSocket frame the server accepts. */
   max_frame_bytes?: number
+  /** `@everyone` is open to every member of rooms up to this size (admins: any room). */
+  everyone_max_members?: number
+  /** Seconds a message may be edited (0: no window). */
+  edit_window_secs?: number
+  /** Distinct emoji per message. */
+  max_reactions?: number
+  /** How often a client may send `typing` (ms). */
+  typing_interval_ms?: number
 }
 
 export interface HistoryPage {
   messages: ChatMessage[]
   has_more: boolean
+  /** `?around=`: newer messages exist after the page. */
+  has_more_after?: boolean
 }
 
 export interface NewMessagesPage {
@@ -141,6 +179,10 @@ export type ServerErrorCode =
   | 'internal'
   | 'not_found'
   | 'archived'
+  | 'forbidden'
+  | 'edit_window_closed'
+  | 'too_many_reactions'
+  | 'typing_too_fast'
   | (string & {})
 
 export interface ErrorFrame {
@@ -160,6 +202,14 @@ export interface SendFrame {
   room?: string
   /** v2: the room to send to (absent: the lobby). */
   room_id?: number
+  /** §4: the message this one replies to. */
+  reply_to?: number
+}
+
+/** §4: the user is typing in a room (ephemeral; throttled by `typing_interval_ms`). */
+export interface TypingClientFrame {
+  type: 'typing'
+  room_id: number
 }
 
 /** v2: moves the user's read position in a room (only forward). */
@@ -178,7 +228,7 @@ export interface PingFrame {
   type: 'ping'
 }
 
-export type ClientFrame = SendFrame | SyncFrame | PingFrame | ReadClientFrame
+export type ClientFrame = SendFrame | SyncFrame | PingFrame | ReadClientFrame | TypingClientFrame
 
 /** WebSocket close codes used by the server (PROTOCOL.md §2). */
 export const CloseCode = {

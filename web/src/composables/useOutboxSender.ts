@@ -13,6 +13,7 @@
 import { CloseCode, type ClientFrame, type ErrorFrame } from '@/api/types'
 import { utf8Length } from '@/utils/content'
 import type { HttpSendResult, Outbox, OutgoingMessage } from '@/utils/outbox'
+import { replyGone } from '@/utils/outbox'
 import { describeServerError } from '@/utils/transport'
 
 export interface OutboxSenderOptions {
@@ -147,7 +148,7 @@ export function useOutboxSender(
         pausedUntil = Date.now() + 1000
         break
       default:
-        outbox.markFailed(clientId, describeServerError(frame.code, frame.message))
+        outbox.markFailed(clientId, replyGone(outbox.find(clientId), frame.code) ?? describeServerError(frame.code, frame.message))
     }
     pump()
     return true

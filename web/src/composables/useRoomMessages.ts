@@ -2,7 +2,8 @@
  * `useRoomMessages(roomId)`: the messages of the room on screen. The newest
  * page is loaded once the stream is in sync (so nothing can fall between
  * the page and the stream), again after a reset, and after a failure once
- * the connection is back; older pages on scroll-up.
+ * the connection is back; older pages on scroll-up. After a jump to an older
+ * window (`hasNewer`), newer pages on scroll-down, or back to the newest.
  */
 import { computed, watch, type Ref } from 'vue'
 import type { ChatMessage } from '@/api/types'
@@ -25,7 +26,7 @@ export function useRoomMessages(roomId: Readonly<Ref<number | null>>) {
       const id = roomId.value
       if (id === null || !member.value || !connection.synced) return
       const current = messages.peek(id)
-      if (current?.complete || current?.loading) return
+      if (current?.complete || current?.loading || current?.newer) return
       void messages.loadLatest(id).catch(() => {})
     },
     { immediate: true },
@@ -37,5 +38,9 @@ export function useRoomMessages(roomId: Readonly<Ref<number | null>>) {
     loading: computed(() => log.value?.loading ?? false),
     newestId: computed(() => log.value?.messages[log.value.messages.length - 1]?.id ?? 0),
     loadOlder: (): Promise<number> => (roomId.value === null ? Promise.resolve(0) : messages.loadOlder(roomId.value)),
+    /** The list is an older window (a jump): newer messages exist. */
+    hasNewer: computed(() => log.value?.newer ?? false),
+    loadNewer: (): Promise<number> => (roomId.value === null ? Promise.resolve(0) : messages.loadNewer(roomId.value)),
+    jumpToLatest: (): Promise<void> => (roomId.value === null ? Promise.resolve() : messages.jumpToLatest(roomId.value)),
   }
 }

@@ -12,17 +12,23 @@
  * - A new database (`epoch`) drops every cache and starts without a cursor;
  *   a cursor from another timeline (`reset`) drops the messages and reloads.
  * - Each (re)connect refreshes the room list (`GET /api/rooms`).
+ * - §4: edits, deletions, reactions and notification levels are events like
+ *   the others (they move the cursor); `typing` frames are not (no `seq`):
+ *   they only fill the typing store. `typing` goes out on the WebSocket only.
  */
 import { getCurrentScope, onScopeDispose, toValue, watch, type MaybeRefOrGetter } from 'vue'
 import { ApiError, createApiClient } from '@/api/http'
 import type { StreamEvent, StreamFrame } from '@/api/rooms'
-import type { AckFrame, ClientFrame, PresenceUser, ServerConfig } from '@/api/types'
+import type { AckFrame, ChatMessage, ClientFrame, PresenceUser, SendFrame, ServerConfig } from '@/api/types'
+import { useServerConfigStore } from '@/stores/config'
 import { useConnectionStore } from '@/stores/connection'
 import { useMessagesStore } from '@/stores/messages'
 import { useOutboxStore } from '@/stores/outbox'
 import { usePresenceStore } from '@/stores/presence'
 import { useRoomsStore } from '@/stores/rooms'
+import { useTypingStore } from '@/stores/typing'
 import { createEmitter, type Listener } from '@/utils/emitter'
+import { ackedMessage } from '@/utils/messages'
 import { postEntry } from '@/utils/outbox'
 import { storageNamespace } from '@/utils/rooms'
 import { isId } from '@/utils/schemas'
@@ -40,6 +46,10 @@ export interface StreamEvents extends TransportEvents {
   'epoch-changed': { previous: string; current: string }
   /** Our cursor was from another timeline: messages were dropped and are reloaded. */
   'cursor-reset': { previous: number; current: number }
+  /** A message event seen for the first time here (not a replay), of a room we are in. */
+  message: { roomId: number; message: ChatMessage }
+  /** A read position moved (any tab or device of the user). */
+  read: { roomId: number; lastReadId: number }
 }
 
 export interface RoomStreamOptions extends ReconnectingSocketOptions, TransportSwitchOptions, PollerOptions {
@@ -62,6 +72,8 @@ export function useRoomStream(token: MaybeRefOrGetter<string>, options: RoomStre
   const presence = usePresenceStore()
   const connection = useConnectionStore()
   const outboxStore = useOutboxStore()
+  const serverConfig = useServerConfigStore()
+  const typing = useTypingStore()
   const persist = options.persist ?? true
   const namespace = storageNamespace(toValue(token) ?? '')
   const api = createApiClient({ baseUrl: options.baseUrl, token: () => toValue(token) ?? '' })
@@ -94,6 +106,7 @@ export function useRoomStream(token: MaybeRefOrGetter<string>, options: RoomStre
   }
 
   function onConfig(config: ServerConfig): void {
+    serverConfig.apply(config)
     const frame = config?.max_frame_bytes
     if (typeof frame === 'number' && Number.isFinite(frame) && frame >= 256) limits.maxFrameBytes = frame
   }
@@ -141,8 +154,14 @@ export function useRoomStream(token: MaybeRefOrGetter<string>, options: RoomStre
         sender.pump()
       }
     }
-    events.apply(event)
+    const fresh = events.apply(event)
     advance(event.seq)
+    if (fresh && event.type === 'message') {
+      const roomId = event.message.room_id ?? rooms.lobby?.id
+      if (roomId !== undefined) emitter.emit('message', { roomId, message: event.message })
+    } else if (event.type === 'read' && isId(event.room_id) && isId(event.last_read_id)) {
+      emitter.emit('read', { roomId: event.room_id, lastReadId: event.last_read_id })
+    }
   }
 
   function acknowledge(frame: AckFrame): boolean {
@@ -150,16 +169,8 @@ export function useRoomStream(token: MaybeRefOrGetter<string>, options: RoomStre
     if (!entry || !me) return false
     const roomId = frame.room_id ?? entry.room_id ?? rooms.lobby?.id
     const room = roomId === undefined ? undefined : rooms.get(roomId)
-    box.complete(frame.client_id, {
-      id: frame.id,
-      room: room ? (room.kind === 'direct' ? '' : room.name) : 'lobby',
-      room_id: roomId,
-      user_id: me.id,
-      username: me.username,
-      content: entry.content,
-      created_at: frame.created_at,
-      client_id: frame.client_id,
-    })
+    const quoted = entry.reply_to !== undefined && roomId !== undefined ? messages.find(roomId, entry.reply_to) : undefined
+    box.complete(frame.client_id, ackedMessage(frame, entry, me, roomId, room, quoted))
     return true
   }
 
@@ -207,7 +218,14 @@ export function useRoomStream(token: MaybeRefOrGetter<string>, options: RoomStre
         case 'room':
         case 'member':
         case 'read':
+        case 'message_edited':
+        case 'message_deleted':
+        case 'reaction':
+        case 'notify':
           handleEvent(frame)
+          break
+        case 'typing':
+          events.typing(frame)
           break
         case 'ack':
           if (acknowledge(frame)) sender.settle(frame.client_id)
@@ -239,8 +257,9 @@ export function useRoomStream(token: MaybeRefOrGetter<string>, options: RoomStre
     { ackTimeout: options.ackTimeout, maxInFlight: options.maxInFlight, frameLimit: () => options.maxFrameBytes ?? limits.maxFrameBytes ?? 4096 },
     {
       frame(entry) {
-        const frame: ClientFrame = { type: 'message', content: entry.content, client_id: entry.client_id }
+        const frame: SendFrame = { type: 'message', content: entry.content, client_id: entry.client_id }
         if (entry.room_id !== undefined) frame.room_id = entry.room_id
+        if (entry.reply_to !== undefined) frame.reply_to = entry.reply_to
         return frame
       },
       viaHttp: (entry) => box.sendViaHttp(entry, (e) => postEntry(api, e)),
@@ -338,6 +357,14 @@ export function useRoomStream(token: MaybeRefOrGetter<string>, options: RoomStre
 
   // ---- wiring ------------------------------------------------------------------------
 
+  // `typing` rides the open WebSocket only (polling clients neither send nor see it).
+  typing.setSender(
+    (roomId) =>
+      transports.transport.value === 'websocket' &&
+      transports.status.value === 'open' &&
+      socket.send({ type: 'typing', room_id: roomId } satisfies ClientFrame),
+  )
+
   const offQueued = outboxStore.events.on('queued', () => pump())
   const offFailed = outboxStore.events.on('send-failed', (entry) => emitter.emit('send-failed', entry))
   const stopStatus = watch(
@@ -363,6 +390,8 @@ export function useRoomStream(token: MaybeRefOrGetter<string>, options: RoomStre
   if (getCurrentScope()) {
     onScopeDispose(() => {
       disconnect()
+      typing.setSender(null)
+      typing.reset()
       stopStatus()
       offQueued()
       offFailed()

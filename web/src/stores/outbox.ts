@@ -46,7 +46,7 @@ export const useOutboxStore = defineStore('outbox', () => {
       onCompleted: (clientId, message) => {
         const roomId = message.room_id ?? useRoomsStore().lobby?.id
         if (roomId !== undefined) {
-          useMessagesStore().merge(roomId, [message])
+          useMessagesStore().receive(roomId, message)
           useRoomsStore().noteMessage(roomId, message)
         }
         events.emit('ack', { client_id: clientId, message })
@@ -66,11 +66,11 @@ export const useOutboxStore = defineStore('outbox', () => {
   }
 
   /**
-   * Queues a message for a room; returns its `client_id`. Throws
-   * `ChatSendError` for empty or over-long content.
+   * Queues a message for a room (`replyTo`: the message it answers); returns
+   * its `client_id`. Throws `ChatSendError` for empty or over-long content.
    */
-  function send(roomId: number, content: string, connected: boolean): string {
-    return require().submit(content, { room_id: roomId, connected })
+  function send(roomId: number, content: string, connected: boolean, replyTo?: number): string {
+    return require().submit(content, { room_id: roomId, connected, reply_to: replyTo })
   }
 
   function retry(clientId: string): void {

@@ -10,10 +10,11 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { ApiError } from '@/api/http'
-import type { CreateRoomBody, Room, UpdateRoomBody } from '@/api/rooms'
+import type { CreateRoomBody, NotifyLevel, Room, UpdateRoomBody } from '@/api/rooms'
 import type { ChatMessage, PresenceUser } from '@/api/types'
 import { useApi } from '@/composables/useApi'
-import { roomTitle, sortDirects, sortRooms, withView, type RoomState } from '@/utils/rooms'
+import { mentionsUser } from '@/utils/messages'
+import { notifiableUnread, roomTitle, sortDirects, sortRooms, withView, type RoomState } from '@/utils/rooms'
 import { useMessagesStore } from './messages'
 import { useOutboxStore } from './outbox'
 
@@ -42,8 +43,12 @@ export const useRoomsStore = defineStore('rooms', () => {
   const joinable = computed(() => sortRooms(all.value.filter((r) => !r.member && !r.archived && r.kind === 'open'), meId.value))
   /** Sidebar order (Alt+↑/↓ walks it). */
   const order = computed(() => [...joined.value, ...directs.value].map((r) => r.id))
-  /** The tab title's number. */
+  /** Every unread message of the rooms in the sidebar. */
   const totalUnread = computed(() => [...joined.value, ...directs.value].reduce((n, r) => n + r.unread, 0))
+  /** The tab title's number: unread messages as each room's notification level counts them (`notifiableUnread`). */
+  const notifiable = computed(() => [...joined.value, ...directs.value].reduce((n, r) => n + notifiableUnread(r), 0))
+  /** A message to show once its room is on screen (a notification was clicked). */
+  const focusRequest = ref<{ roomId: number; messageId: number } | null>(null)
 
   function get(id: number): RoomState | undefined {
     return byId.value.get(id)
@@ -92,6 +97,7 @@ export const useRoomsStore = defineStore('rooms', () => {
     room.member = member
     if (!member) {
       room.unread = 0
+      room.mentions = 0
       pendingReads.value.delete(id)
       forgetData(id)
     }
@@ -102,12 +108,51 @@ export const useRoomsStore = defineStore('rooms', () => {
     useOutboxStore().dropRoom(id)
   }
 
-  /** A message arrived: count it as unread once (replays and our own messages do not count). */
-  function noteMessage(roomId: number, m: ChatMessage): void {
+  /**
+   * A message arrived: count it as unread once (replays and our own messages
+   * do not count), and as a mention when it mentions us. Returns whether it
+   * was new.
+   */
+  function noteMessage(roomId: number, m: ChatMessage): boolean {
     const room = byId.value.get(roomId)
-    if (!room || m.id <= room.last_message_id) return
+    if (!room || m.id <= room.last_message_id) return false
     room.last_message_id = m.id
-    if (m.user_id !== meId.value && m.id > room.last_read_id) room.unread++
+    if (m.user_id !== meId.value && m.id > room.last_read_id) {
+      room.unread++
+      if (mentionsUser(m, meId.value)) room.mentions = Math.min(room.mentions + 1, 999)
+    }
+    return true
+  }
+
+  /** An unread message stopped (or started) mentioning us: edited or deleted. */
+  function adjustMentions(roomId: number, m: ChatMessage, delta: 1 | -1): void {
+    const room = byId.value.get(roomId)
+    if (!room || m.user_id === meId.value || m.id <= room.last_read_id) return
+    room.mentions = Math.max(0, Math.min(room.mentions + delta, 999))
+  }
+
+  function setMentions(roomId: number, mentions: number): void {
+    const room = byId.value.get(roomId)
+    if (room) room.mentions = Math.max(0, mentions)
+  }
+
+  /** A room's notification level (a `notify` event, or our own change). */
+  function setNotify(roomId: number, level: NotifyLevel): void {
+    const room = byId.value.get(roomId)
+    if (room) room.notify = level
+  }
+
+  /** `PUT /api/rooms/{id}/notify`: shown at once, put back when the server refuses. */
+  async function changeNotify(roomId: number, level: NotifyLevel): Promise<void> {
+    const room = byId.value.get(roomId)
+    const before = room?.notify
+    setNotify(roomId, level)
+    try {
+      await api.setNotify(roomId, level)
+    } catch (error) {
+      if (room && room.notify === level) room.notify = before
+      throw error
+    }
   }
 
   /**
@@ -124,6 +169,7 @@ export const useRoomsStore = defineStore('rooms', () => {
     room.last_read_id = lastReadId
     if (lastReadId >= room.last_message_id) {
       room.unread = 0
+      room.mentions = 0
       return true
     }
     return false
@@ -139,7 +185,13 @@ export const useRoomsStore = defineStore('rooms', () => {
     const room = byId.value.get(roomId)
     if (!room || !room.member || upTo <= room.last_read_id) return
     room.last_read_id = upTo
-    if (upTo >= room.last_message_id) room.unread = 0
+    if (upTo >= room.last_message_id) {
+      room.unread = 0
+      room.mentions = 0
+    } else {
+      const left = useMessagesStore().mentionsAfter(roomId, upTo, meId.value)
+      if (left !== null) room.mentions = left
+    }
     pendingReads.value.set(roomId, Math.max(upTo, pendingReads.value.get(roomId) ?? 0))
   }
 
@@ -163,6 +215,7 @@ export const useRoomsStore = defineStore('rooms', () => {
     loaded.value = false
     currentId.value = null
     meId.value = null
+    focusRequest.value = null
   }
 
   // ---- REST ----------------------------------------------------------------------
@@ -253,6 +306,8 @@ export const useRoomsStore = defineStore('rooms', () => {
     joinable,
     order,
     totalUnread,
+    notifiable,
+    focusRequest,
     get,
     title,
     replaceAll,
@@ -260,6 +315,10 @@ export const useRoomsStore = defineStore('rooms', () => {
     remove,
     setMembership,
     noteMessage,
+    adjustMentions,
+    setMentions,
+    setNotify,
+    changeNotify,
     applyRead,
     setUnread,
     markRead,

@@ -24,6 +24,8 @@ export interface OutgoingMessage {
   room?: string
   /** Rooms app: the room's id (PROTOCOL.md §3); absent means the lobby. */
   room_id?: number
+  /** §4: the message this one replies to (sent with every attempt, like `client_id`). */
+  reply_to?: number
   /** Local time it was queued (ms). */
   queued_at: number
   /** `pending`: waiting to be sent; `sending`: on the wire, no ack yet; `failed`: refused or unconfirmed, needs `retry`. */
@@ -109,6 +111,7 @@ export function createOutbox(options: OutboxOptions) {
     }
     if (e.room !== undefined) entry.room = e.room
     if (e.room_id !== undefined) entry.room_id = e.room_id
+    if (e.reply_to !== undefined) entry.reply_to = e.reply_to
     if (e.error !== undefined) entry.error = e.error
     return entry
   }
@@ -127,7 +130,7 @@ export function createOutbox(options: OutboxOptions) {
   }
 
   /** Validates, queues and persists a message. Returns its `client_id`. */
-  function submit(raw: string, opts: { room?: string; room_id?: number; connected: boolean }): string {
+  function submit(raw: string, opts: { room?: string; room_id?: number; reply_to?: number; connected: boolean }): string {
     const content = normalizeContent(typeof raw === 'string' ? raw : String(raw ?? ''))
     const problem = contentProblem(content, maxChars)
     if (problem === 'empty') throw new ChatSendError('empty', '消息不能为空')
@@ -136,6 +139,7 @@ export function createOutbox(options: OutboxOptions) {
     const entry: OutgoingMessage = { client_id: createClientId(), content, queued_at: Date.now(), state: 'pending', attempts: 0 }
     if (opts.room) entry.room = opts.room
     if (opts.room_id !== undefined) entry.room_id = opts.room_id
+    if (opts.reply_to !== undefined) entry.reply_to = opts.reply_to
     pending.value.push(entry)
     save()
     options.onQueued?.(entry)
@@ -226,7 +230,7 @@ export function createOutbox(options: OutboxOptions) {
         }
         // Refused for good (invalid, too large, archived, no access): the user decides.
         if (error.status === 400 || error.status === 413 || error.status === 409 || error.status === 403 || error.status === 404) {
-          markFailed(entry.client_id, describeError(error))
+          markFailed(entry.client_id, replyGone(entry, error.code) ?? describeError(error))
           return 'failed'
         }
       }
@@ -272,7 +276,14 @@ export function createOutbox(options: OutboxOptions) {
 
 export type Outbox = ReturnType<typeof createOutbox>
 
+/** A reply refused with `not_found`: the quoted message may be gone (§4), or the room. */
+export function replyGone(entry: Pick<OutgoingMessage, 'reply_to'> | undefined, code: string): string | null {
+  return entry?.reply_to !== undefined && code === 'not_found' ? '回复的消息已被删除，或房间已不可访问' : null
+}
+
 /** Posts an entry with the client's REST API (lobby: `/api/chat/messages`; rooms: `/api/rooms/{id}/messages`). */
 export function postEntry(api: ApiClient, entry: OutgoingMessage): Promise<ChatMessage> {
-  return entry.room_id === undefined ? api.send(entry.content, entry.client_id) : api.sendToRoom(entry.room_id, entry.content, entry.client_id)
+  return entry.room_id === undefined
+    ? api.send(entry.content, entry.client_id, entry.reply_to)
+    : api.sendToRoom(entry.room_id, entry.content, entry.client_id, entry.reply_to)
 }

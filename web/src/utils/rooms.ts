@@ -1,6 +1,6 @@
 /** Display and ordering rules for rooms (pure functions, shared by stores and components). */
 import type { PresenceUser } from '@/api/types'
-import type { Room } from '@/api/rooms'
+import type { NotifyLevel, Room } from '@/api/rooms'
 import { shortHash, tokenSubject } from './ids'
 
 /** A room with the caller's view filled in (REST answers carry it; stream events do not). */
@@ -9,6 +9,28 @@ export interface RoomState extends Room {
   unread: number
   last_message_id: number
   last_read_id: number
+  /** Unread messages that mention the user (§4). */
+  mentions: number
+}
+
+/**
+ * The room's notification level. A server that predates levels sends none:
+ * every unread message counts, as it always did.
+ */
+export function notifyLevel(room: Pick<Room, 'notify'>): NotifyLevel {
+  return room.notify ?? 'all'
+}
+
+/**
+ * What a room adds to the tab title: `all` → its unread messages;
+ * `mentions` → those that mention the user, every unread one in a direct
+ * room; `none` → nothing.
+ */
+export function notifiableUnread(room: RoomState): number {
+  const level = notifyLevel(room)
+  if (level === 'none') return 0
+  if (level === 'all' || room.kind === 'direct') return room.unread
+  return room.mentions
 }
 
 /** The lobby's stored name; shown as 大厅. */
@@ -61,6 +83,7 @@ export function withView(room: Room, previous: RoomState | undefined, fallbackMe
     unread: room.unread ?? previous?.unread ?? 0,
     last_message_id: room.last_message_id ?? previous?.last_message_id ?? 0,
     last_read_id: room.last_read_id ?? previous?.last_read_id ?? 0,
+    mentions: room.mentions ?? previous?.mentions ?? 0,
   }
 }
 

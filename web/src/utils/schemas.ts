@@ -20,19 +20,69 @@ export const MAX_TIME_MS = 8_640_000_000_000_000
 /** Unix-ms timestamps that a `Date` can format. */
 export const timestampSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(MAX_TIME_MS))
 
+const userRefSchema = v.object({ id: idSchema, username: v.string() })
+
+/** §4: the message a reply quotes. */
+export const replyRefSchema = v.object({
+  id: idSchema,
+  user_id: idSchema,
+  username: v.string(),
+  content: v.string(),
+  deleted: v.optional(v.boolean()),
+})
+
+/** §4: one emoji under a message. */
+export const reactionSchema = v.object({
+  emoji: v.pipe(v.string(), v.nonEmpty(), v.maxLength(64)),
+  count: idSchema,
+  users: v.optional(v.array(userRefSchema), []),
+})
+
+export const reactionsSchema = v.array(reactionSchema)
+
+/**
+ * An optional field of §4: a value of the wrong shape is dropped (the
+ * message still shows), never the whole message.
+ */
+function lenient<T extends v.GenericSchema>(schema: T) {
+  return v.fallback(v.optional(schema), undefined)
+}
+
 export const messageSchema = v.object({
   id: idSchema,
   room: v.string(),
+  room_id: v.optional(idSchema),
   user_id: idSchema,
   username: v.string(),
   content: v.string(),
   created_at: timestampSchema,
   client_id: v.optional(v.nullable(v.string())),
+  mentions: lenient(v.array(idSchema)),
+  mention_everyone: lenient(v.boolean()),
+  reply_to: lenient(replyRefSchema),
+  edited_at: lenient(timestampSchema),
+  deleted: lenient(v.boolean()),
+  reactions: lenient(reactionsSchema),
 })
 
 /** A stored message that can be rendered (`created_at` required, right types). */
 export function isChatMessage(value: unknown): value is ChatMessage {
   return v.is(messageSchema, value)
+}
+
+/**
+ * The message in `value`, or null when it cannot be rendered. Optional §4
+ * fields of the wrong shape are left out; unknown fields are dropped.
+ */
+export function parseMessage(value: unknown): ChatMessage | null {
+  const result = v.safeParse(messageSchema, value)
+  if (!result.success) return null
+  const m = result.output as ChatMessage
+  // Keys of dropped fields (`fallback` leaves them as undefined) go too.
+  for (const key of ['mentions', 'mention_everyone', 'reply_to', 'edited_at', 'deleted', 'reactions'] as const) {
+    if (m[key] === undefined) delete m[key]
+  }
+  return m
 }
 
 /** `hearth.cache.v1.*`: the envelope; messages are checked one by one (see `validTail`). */
@@ -53,6 +103,8 @@ export const outboxEntrySchema = v.object({
   room: v.optional(v.string()),
   /** Rooms app: the room's id (absent: the lobby). */
   room_id: v.optional(idSchema),
+  /** §4: the message it replies to. */
+  reply_to: v.optional(idSchema),
   queued_at: timestampSchema,
   state: v.optional(v.picklist(['pending', 'sending', 'failed'])),
   error: v.optional(v.string()),
@@ -110,8 +162,6 @@ export function validTail<T>(items: readonly unknown[], schema: v.GenericSchema<
 // ---------------------------------------------------------------------------
 // The rooms app (PROTOCOL.md §3)
 
-const userRefSchema = v.object({ id: idSchema, username: v.string() })
-
 /** `hearth.room.v1.*` (the room shown last): a decimal id. */
 export const idStringSchema = v.pipe(v.string(), v.regex(/^\d{1,15}$/))
 
@@ -131,6 +181,8 @@ export const roomStateSchema = v.object({
   unread: idSchema,
   last_message_id: idSchema,
   last_read_id: idSchema,
+  mentions: v.optional(idSchema),
+  notify: v.optional(v.picklist(['all', 'mentions', 'none'])),
 })
 
 /** A cached message of the rooms app: it must say its room. */
@@ -151,3 +203,49 @@ export const streamCacheSchema = v.object({
 })
 
 export type StreamCacheBlob = v.InferOutput<typeof streamCacheSchema>
+
+// ---------------------------------------------------------------------------
+// Stream frames of §4 (the WebSocket and `GET /api/stream` answer objects;
+// a frame that fails its schema is ignored, one of an unknown type too)
+
+export const notifyLevelSchema = v.picklist(['all', 'mentions', 'none'])
+
+export const messageEditedSchema = v.object({
+  type: v.literal('message_edited'),
+  seq: idSchema,
+  message: v.pipe(v.unknown(), v.check((m) => parseMessage(m) !== null)),
+})
+
+export const messageDeletedSchema = v.object({
+  type: v.literal('message_deleted'),
+  seq: idSchema,
+  room_id: idSchema,
+  message_id: idSchema,
+})
+
+export const reactionEventSchema = v.object({
+  type: v.literal('reaction'),
+  seq: idSchema,
+  room_id: idSchema,
+  message_id: idSchema,
+  reactions: reactionsSchema,
+})
+
+export const notifyEventSchema = v.object({
+  type: v.literal('notify'),
+  seq: idSchema,
+  room_id: idSchema,
+  level: notifyLevelSchema,
+})
+
+/** Ephemeral: no `seq`. */
+export const typingFrameSchema = v.object({
+  type: v.literal('typing'),
+  room_id: idSchema,
+  user: userRefSchema,
+})
+
+/** The local settings (`hearth.settings.v1`). */
+export const settingsSchema = v.object({
+  sound: v.optional(v.boolean(), false),
+})

@@ -209,3 +209,50 @@ export async function newPage(browser: Browser, options: typeof DESKTOP | typeof
 export function screenshotPath(name: string): string {
   return join(RESULTS_DIR, name)
 }
+
+/** The password of every account the browser tests register. */
+export const E2E_PASSWORD = 'correct horse battery'
+
+/** Waits until the page's connection status says it is connected. */
+export async function waitConnected(page: Page): Promise<void> {
+  await page.getByTestId('connection-status').filter({ hasText: '已连接' }).waitFor()
+}
+
+/**
+ * Registers `name` in a new browser context (after `prepare`, e.g. granting
+ * permissions or adding init scripts) and returns it signed in, with the
+ * account's token and id.
+ */
+export async function registerUser(
+  browser: Browser,
+  server: HearthServer,
+  name: string,
+  options: typeof DESKTOP | typeof PHONE,
+  prepare?: (context: BrowserContext) => Promise<void>,
+): Promise<{ context: BrowserContext; page: Page; token: string; id: number; watch: ReturnType<typeof watchPage> }> {
+  const { context, page } = await newPage(browser, options)
+  await prepare?.(context)
+  const watch = watchPage(page, name)
+  await page.goto(server.url)
+  await page.getByRole('tab', { name: '注册' }).click()
+  await page.getByPlaceholder('用户名').fill(name)
+  await page.getByPlaceholder('密码', { exact: true }).fill(E2E_PASSWORD)
+  await page.getByPlaceholder('再次输入密码').fill(E2E_PASSWORD)
+  await page.getByTestId('auth-submit').click()
+  await waitConnected(page)
+  const token = await page.evaluate(() => localStorage.getItem('auth_token') ?? '')
+  const me = await server.api<{ id: number }>('api/auth/me', { token })
+  if (me.status !== 200) throw new Error(`api/auth/me answered ${me.status} for ${name}`)
+  return { context, page, token, id: me.body.id, watch }
+}
+
+/** Another browser (phone or desktop) signed in as `name`. */
+export async function signIn(browser: Browser, server: HearthServer, name: string, options: typeof DESKTOP | typeof PHONE): Promise<{ context: BrowserContext; page: Page }> {
+  const { context, page } = await newPage(browser, options)
+  await page.goto(server.url)
+  await page.getByPlaceholder('用户名').fill(name)
+  await page.getByPlaceholder('密码', { exact: true }).fill(E2E_PASSWORD)
+  await page.getByTestId('auth-submit').click()
+  await waitConnected(page)
+  return { context, page }
+}

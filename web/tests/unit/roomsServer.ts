@@ -7,8 +7,8 @@ import { vi } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
 import { createPinia, setActivePinia, type Pinia } from 'pinia'
 import { createMemoryHistory, type Router } from 'vue-router'
-import type { MemberEvent, ReadEvent, Room, RoomEvent, StreamEvent } from '@/api/rooms'
-import type { ChatMessage, PresenceUser } from '@/api/types'
+import type { MemberEvent, NotifyEvent, NotifyLevel, ReactionEvent, ReadEvent, Room, RoomEvent, StreamEvent } from '@/api/rooms'
+import type { ChatMessage, PresenceUser, Reaction } from '@/api/types'
 import App from '@/App.vue'
 import { createAppRouter } from '@/router'
 import { signIn } from '@/session'
@@ -70,6 +70,17 @@ export const ev = {
     room: viewless(r),
   }),
   read: (seq: number, roomId: number, lastReadId: number): ReadEvent => ({ type: 'read', seq, room_id: roomId, last_read_id: lastReadId }),
+  // §4
+  edited: (seq: number, m: ChatMessage): StreamEvent => ({ type: 'message_edited', seq, message: m }),
+  deleted: (seq: number, roomId: number, messageId: number): StreamEvent => ({ type: 'message_deleted', seq, room_id: roomId, message_id: messageId }),
+  reaction: (seq: number, roomId: number, messageId: number, reactions: Reaction[]): ReactionEvent => ({
+    type: 'reaction',
+    seq,
+    room_id: roomId,
+    message_id: messageId,
+    reactions,
+  }),
+  notify: (seq: number, roomId: number, level: NotifyLevel): NotifyEvent => ({ type: 'notify', seq, room_id: roomId, level }),
 }
 
 /** A room as stream events carry it: without the caller's view. */
@@ -103,8 +114,46 @@ export function fakeServer(options: FakeServerOptions = {}) {
   }
   const roomId = (url: URL) => Number(url.pathname.split('/')[3])
   const notFound = () => json({ error: { code: 'not_found', message: 'no such room' } }, 404)
+  // `/api/messages/{id}[/reactions/{emoji}]` (§4).
+  function message(method: string, url: URL, init: RequestInit): unknown {
+    const m = /^\/api\/messages\/(\d+)(?:\/reactions\/([^/]+))?$/.exec(url.pathname)
+    if (!m) return undefined
+    const id = Number(m[1])
+    const list = [...state.history.entries()].find(([, l]) => l.some((x) => x.id === id))
+    const found = list?.[1].find((x) => x.id === id)
+    if (!list || !found || found.deleted) return json({ error: { code: 'not_found', message: 'no such message' } }, 404)
+    const replace = (next: ChatMessage) => state.history.set(list[0], list[1].map((x) => (x.id === id ? next : x)))
+    if (m[2] !== undefined) {
+      const emoji = decodeURIComponent(m[2])
+      const reactions = (found.reactions ?? []).map((r) => ({ ...r, users: [...r.users] }))
+      let r = reactions.find((x) => x.emoji === emoji)
+      if (method === 'PUT' && !r?.users.some((u) => u.id === ALICE.id)) {
+        if (!r) reactions.push((r = { emoji, count: 0, users: [] }))
+        r.count++
+        r.users.push(ALICE)
+      } else if (method === 'DELETE' && r?.users.some((u) => u.id === ALICE.id)) {
+        r.count--
+        r.users = r.users.filter((u) => u.id !== ALICE.id)
+      }
+      const kept = reactions.filter((x) => x.count > 0)
+      replace({ ...found, reactions: kept })
+      return json({ message_id: id, room_id: list[0], reactions: kept })
+    }
+    if (method === 'PATCH') {
+      const body = JSON.parse(String(init.body)) as { content: string }
+      const next = { ...found, content: body.content, edited_at: 1_800_000_000_000 }
+      replace(next)
+      return json(next)
+    }
+    if (method === 'DELETE') {
+      replace({ ...found, content: '', deleted: true })
+      return new Response(null, { status: 204 })
+    }
+    return undefined
+  }
   // `/api/rooms/{id}[/action]`.
   function byId(method: string, url: URL, init: RequestInit): unknown {
+    if (url.pathname.startsWith('/api/messages/')) return message(method, url, init)
     const m = /^\/api\/rooms\/(\d+)(?:\/(\w+))?(?:\/(\d+))?$/.exec(url.pathname)
     if (!m) return undefined
     const id = roomId(url)
@@ -116,14 +165,25 @@ export function fakeServer(options: FakeServerOptions = {}) {
         return json(r)
       case 'GET messages': {
         const list = state.history.get(id) ?? []
+        const around = url.searchParams.get('around')
+        if (around !== null) {
+          const at = list.findIndex((x) => x.id === Number(around))
+          if (at < 0) return json({ error: { code: 'not_found', message: 'no such message' } }, 404)
+          const half = Math.floor(Number(url.searchParams.get('limit') ?? 50) / 2)
+          const from = Math.max(0, at - half)
+          const to = Math.min(list.length, at + half + 1)
+          return json({ messages: list.slice(from, to), has_more: from > 0, has_more_after: to < list.length })
+        }
         const before = url.searchParams.get('before')
         const older = before === null ? list : list.filter((x) => x.id < Number(before))
         const limit = Number(url.searchParams.get('limit') ?? 50)
         return json({ messages: older.slice(-limit), has_more: older.length > limit })
       }
       case 'POST messages': {
-        const body = JSON.parse(String(init.body)) as { content: string; client_id: string }
+        const body = JSON.parse(String(init.body)) as { content: string; client_id: string; reply_to?: number }
         const stored = msg(state.nextId++, id, { user_id: ALICE.id, username: ALICE.username, content: body.content, client_id: body.client_id })
+        const quoted = body.reply_to === undefined ? undefined : (state.history.get(id) ?? []).find((x) => x.id === body.reply_to)
+        if (quoted) stored.reply_to = { id: quoted.id, user_id: quoted.user_id, username: quoted.username, content: quoted.content }
         state.history.set(id, [...(state.history.get(id) ?? []), stored])
         return json(stored, 201)
       }
@@ -137,6 +197,11 @@ export function fakeServer(options: FakeServerOptions = {}) {
         return new Response(null, { status: 204 })
       case 'GET members':
         return json({ members: r!.members ?? [ALICE, BOB] })
+      case 'PUT notify': {
+        const level = (JSON.parse(String(init.body)) as { level: NotifyLevel }).level
+        state.rooms.set(id, { ...r!, notify: level })
+        return new Response(null, { status: 204 })
+      }
       default:
         return notFound()
     }
