@@ -24,6 +24,39 @@ async fn a_single_node_team_moves_to_postgres_once() {
         .await
         .expect("send");
     }
+    // Conversation state moves too: a reaction, an edit, a deletion, a level.
+    let first = http.poll_all(single.addr, &bob, 0).await;
+    let at = |path: &str| format!("http://{}{path}", single.addr);
+    let call = |req: reqwest::RequestBuilder, who: &TestUser| {
+        let req = req.bearer_auth(&who.token);
+        async move { req.send().await.expect("request").status().as_u16() }
+    };
+    let (m0, m1, m2) = (
+        first[0]["id"].clone(),
+        first[1]["id"].clone(),
+        first[2]["id"].clone(),
+    );
+    let c = &http.0;
+    assert_eq!(
+        call(
+            c.put(at(&format!("/api/messages/{m0}/reactions/%F0%9F%91%8D"))),
+            &bob
+        )
+        .await,
+        200
+    );
+    let edit = c
+        .patch(at(&format!("/api/messages/{m1}")))
+        .json(&serde_json::json!({"content": "old 1, edited"}));
+    assert_eq!(call(edit, &alice).await, 200);
+    assert_eq!(
+        call(c.delete(at(&format!("/api/messages/{m2}"))), &alice).await,
+        204
+    );
+    let level = c
+        .put(at("/api/rooms/1/notify"))
+        .json(&serde_json::json!({"level": "none"}));
+    assert_eq!(call(level, &bob).await, 204);
     let before = http.poll_all(single.addr, &bob, 0).await;
     let config: Value = http
         .0
@@ -74,6 +107,11 @@ async fn a_single_node_team_moves_to_postgres_once() {
     let node = ChildServer::start(node_dir.path(), &["--database", &url]).await;
     let after = http.poll_all(node.addr, &bob, 0).await;
     assert_eq!(ids(&after), ids(&before));
+    assert_eq!(after[0]["reactions"][0]["emoji"], "👍");
+    assert_eq!(after[1]["content"], "old 1, edited");
+    assert!(after[1]["edited_at"].is_i64());
+    let room: Value = http.get(node.addr, "/api/rooms/1", &bob).await;
+    assert_eq!(room["notify"], "none");
     let node_config: Value = http
         .0
         .get(format!("http://{}/api/config", node.addr))
