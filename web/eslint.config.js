@@ -6,7 +6,7 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default defineConfig([
-  globalIgnores(['dist/**', 'node_modules/**', 'e2e-results/**', 'coverage/**', 'src/components.d.ts']),
+  globalIgnores(['dist/**', 'node_modules/**', 'e2e-results/**', 'coverage/**', 'components.d.ts']),
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...pluginVue.configs['flat/recommended'],

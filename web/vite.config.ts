@@ -15,8 +15,10 @@ export default defineConfig({
     Components({
       dirs: [],
       // Written by builds only: a test run sees only some templates and
-      // would rewrite this tracked file with a partial list.
-      dts: process.env.VITEST ? false : 'src/components.d.ts',
+      // would rewrite this tracked file with a partial list. Kept outside
+      // src/: a build rewrites it (same text, new mtime), and build.rs reruns
+      // the web build, and recompiles the server, whenever src/ changes.
+      dts: process.env.VITEST ? false : 'components.d.ts',
       resolvers: [ElementPlusResolver({ importStyle: 'css' })],
     }),
   ],
