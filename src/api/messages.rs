@@ -1,8 +1,8 @@
 //! `/api/messages/{id}`: edit, delete and react to one message
 //! (docs/PROTOCOL.md §4). Access is decided by the store with the room's rule.
 
-use super::rooms::{json_reply, user};
-use super::{ApiError, content_length, extract, respond, with_state};
+use super::rooms::{body, json_reply, user};
+use super::{ApiError, respond, with_state};
 use crate::state::AppState;
 use crate::store::MessageDone;
 use futures_util::Stream;
@@ -55,8 +55,7 @@ async fn edit(
     raw: impl Stream<Item = Result<impl Buf, warp::Error>>,
 ) -> Result<Response, ApiError> {
     let user = user(&state, &headers)?;
-    let deadline = state.config.limits.body_timeout;
-    let req: EditBody = extract::json(content_length(&headers), raw, deadline).await?;
+    let req: EditBody = body(&state, &headers, raw).await?;
     match state.conversation.edit(&user, id, &req.content).await? {
         MessageDone::Edited { message, .. } => Ok(json_reply(&message, StatusCode::OK)),
         _ => Err(ApiError::internal("an edit answered as something else")),

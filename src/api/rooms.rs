@@ -71,7 +71,8 @@ pub(super) fn user(state: &AppState, headers: &HeaderMap) -> Result<AuthUser, Ap
     Ok(state.auth.authenticate_header(authorization(headers))?)
 }
 
-async fn body<T: DeserializeOwned>(
+/// A request's JSON body, within the body deadline.
+pub(super) async fn body<T: DeserializeOwned>(
     state: &AppState,
     headers: &HeaderMap,
     body: impl Stream<Item = Result<impl Buf, warp::Error>>,

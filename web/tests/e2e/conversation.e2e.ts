@@ -11,8 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { join } from 'node:path'
-import { DESKTOP, HearthServer, launchBrowser, makeDataDir, PHONE, prepareResultsDir, registerUser, signIn as signInAs, waitConnected, type watchPage } from './harness'
+import { DESKTOP, HearthServer, launchBrowser, makeDataDir, PHONE, prepareResultsDir, registerUser, screenshot, signIn as signInAs, waitConnected, type watchPage } from './harness'
 
 const suffix = Date.now().toString(36).slice(-5)
 const AMY = `amy_${suffix}`
@@ -68,12 +67,8 @@ async function setBackground(page: Page, background: boolean): Promise<void> {
   }, background)
 }
 
-/** A screenshot once transitions have finished (`settle`: the typing dots never do). */
-async function shot(page: Page, name: string, settle = true): Promise<void> {
-  if (settle) {
-    await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), undefined, { polling: 50 })
-  }
-  await page.screenshot({ path: join(results, name) })
+function shot(page: Page, name: string, settle = true): Promise<void> {
+  return screenshot(page, results, name, settle)
 }
 
 function message(page: Page, id: number) {

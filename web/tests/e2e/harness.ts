@@ -256,3 +256,14 @@ export async function signIn(browser: Browser, server: HearthServer, name: strin
   await waitConnected(page)
   return { context, page }
 }
+
+/**
+ * Saves a screenshot of `page` as `dir/name` once transitions have finished
+ * (`settle: false` for a screen whose animation never ends, e.g. typing dots).
+ */
+export async function screenshot(page: Page, dir: string, name: string, settle = true): Promise<void> {
+  if (settle) {
+    await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), undefined, { polling: 50 })
+  }
+  await page.screenshot({ path: join(dir, name) })
+}

@@ -15,6 +15,7 @@ import {
   PHONE,
   prepareResultsDir,
   registerUser,
+  screenshot,
   signIn,
   waitConnected,
   type watchPage,
@@ -52,9 +53,8 @@ function currentRoom(page: Page): number {
 }
 
 /** Takes a screenshot once drawers and dialogs have finished sliding in or out. */
-async function shot(page: Page, name: string): Promise<void> {
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), undefined, { polling: 50 })
-  await page.screenshot({ path: join(results, name) })
+function shot(page: Page, name: string): Promise<void> {
+  return screenshot(page, results, name)
 }
 
 async function waitForMessage(page: Page, text: string, timeout = 15_000): Promise<void> {
