@@ -1,15 +1,15 @@
-//! Admin commands that work on the data directory directly: accounts,
-//! backup and restore. They run beside a live server (SQLite locking keeps
-//! them consistent), except restore, which needs the server stopped.
+//! Admin commands that work on the data directory directly: accounts and
+//! rooms. They run beside a live server (SQLite locking keeps them
+//! consistent). Backup, restore and check are in `backup`.
 
 use crate::auth::password;
 use crate::cli::{RoomCommand, UserCommand};
 use crate::domain::{Password, RoomName, Topic, Username};
-use crate::store::{DB_FILE, DataDirLock, RoomKind, StoreError, now_ms, offline, open_db};
+use crate::store::{DB_FILE, RoomKind, StoreError, offline, open_db};
 use anyhow::{Context, bail};
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::params;
 use std::io::{BufRead, IsTerminal};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// `hearth user …`.
 pub fn user(action: UserCommand, data_dir: &Path) -> anyhow::Result<()> {
@@ -206,102 +206,6 @@ fn read_password(from_stdin: bool) -> anyhow::Result<(Password, bool)> {
         .map(|b| alphabet[usize::from(*b) % alphabet.len()] as char)
         .collect();
     Ok((Password::parse(generated)?, true))
-}
-
-/// `hearth backup FILE`: a consistent copy, taken with `VACUUM INTO` while
-/// the server may be running.
-pub fn backup(data_dir: &Path, target: &Path, force: bool) -> anyhow::Result<()> {
-    let source = data_dir.join(DB_FILE);
-    if !source.exists() {
-        bail!("no database at {}", source.display());
-    }
-    if target.exists() {
-        if !force {
-            bail!(
-                "{} exists: choose another file or pass --force",
-                target.display()
-            );
-        }
-        std::fs::remove_file(target)
-            .with_context(|| format!("cannot replace {}", target.display()))?;
-    }
-    let conn = Connection::open_with_flags(&source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))?;
-    let target_str = target
-        .to_str()
-        .context("the backup path must be valid UTF-8")?;
-    conn.execute("VACUUM INTO ?1", [target_str])
-        .context("backup failed")?;
-    let (users, messages) = check_database(target)?;
-    println!(
-        "backup written to {} ({users} users, {messages} messages)",
-        target.display()
-    );
-    Ok(())
-}
-
-/// `hearth restore FILE`: replaces the database with a backup. Refuses while a
-/// server runs on this data dir; keeps the old database beside it; gives the
-/// restored database a new epoch so clients drop their caches.
-pub fn restore(data_dir: &Path, source: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(data_dir)?;
-    let _lock = DataDirLock::acquire(data_dir).context("restore needs the server stopped")?;
-    let (users, messages) = check_database(source)
-        .with_context(|| format!("{} is not a usable backup", source.display()))?;
-
-    let live = data_dir.join(DB_FILE);
-    let staged = data_dir.join(format!("{DB_FILE}.restoring"));
-    std::fs::copy(source, &staged).with_context(|| format!("cannot copy {}", source.display()))?;
-    {
-        // Also applies migrations, so an older backup is brought up to date.
-        let db = open_db(&staged)?;
-        db.conn.execute(
-            "UPDATE meta SET value = lower(hex(randomblob(16))) WHERE key = 'epoch'",
-            [],
-        )?;
-        db.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
-    }
-    if live.exists() {
-        let keep = data_dir.join(format!("{DB_FILE}.before-restore-{}", now_ms()));
-        for suffix in ["", "-wal", "-shm"] {
-            let from = PathBuf::from(format!("{}{suffix}", live.display()));
-            if from.exists() {
-                std::fs::rename(&from, format!("{}{suffix}", keep.display()))?;
-            }
-        }
-        println!("previous database kept as {}", keep.display());
-    }
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", staged.display()));
-    }
-    std::fs::rename(&staged, &live)?;
-    println!(
-        "restored {} ({users} users, {messages} messages) into {}",
-        source.display(),
-        live.display()
-    );
-    Ok(())
-}
-
-/// Opens a database file read-only, checks its integrity and schema, and
-/// counts users and messages.
-fn check_database(path: &Path) -> anyhow::Result<(i64, i64)> {
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-    if integrity != "ok" {
-        bail!("integrity check failed: {integrity}");
-    }
-    let epoch: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| {
-            r.get(0)
-        })
-        .ok();
-    if epoch.is_none() {
-        bail!("not a Hearth database (no epoch)");
-    }
-    let users = conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
-    let messages = conn.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))?;
-    Ok((users, messages))
 }
 
 /// `hearth healthcheck`: GET /healthz on the local server; fails unless 200.

@@ -75,6 +75,8 @@ impl Application {
             ),
             conversation: ConversationService::new(store.clone(), hub.clone(), config.conversation),
             rooms: RoomService::new(store.clone()),
+            files: crate::files::FileService::new(store.clone(), config.files),
+            search: crate::search::SearchService::new(store.clone()),
             registry: SessionRegistry::new(limits.max_websockets_per_user),
             connections: ConnectionLimits::new(max_connections, limits.max_connections_per_ip),
             reads: ReadBudget::per_second(limits.read_rate, limits.read_burst),
@@ -321,6 +323,7 @@ async fn housekeeping(state: Arc<AppState>) {
         state.conversation.sweep();
         state.auth.sweep();
         state.reads.sweep();
+        state.files.sweep_unsent().await;
         let messages = state
             .store
             .writer_stats()

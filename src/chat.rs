@@ -6,6 +6,7 @@ use crate::config::ConversationSettings;
 use crate::conversation::resolve_mentions;
 use crate::domain::{ClientId, MessageBody, ValidationError};
 use crate::limits::SendLimiter;
+use crate::store::files::MAX_FILES_PER_MESSAGE;
 use crate::store::{LOBBY_ID, LOBBY_NAME, NewMessage, Store, StoreError, Stored, UserRef};
 use crate::telemetry::names;
 use std::time::Duration;
@@ -107,8 +108,15 @@ impl ChatService {
         content: &str,
         client_id: Option<&str>,
         reply_to: Option<i64>,
+        files: &[i64],
     ) -> Result<Stored, ChatError> {
-        let body = MessageBody::parse(content).map_err(ChatError::InvalidContent)?;
+        let files = file_ids(files)?;
+        let body = if files.is_empty() {
+            MessageBody::parse(content)
+        } else {
+            MessageBody::caption(content)
+        }
+        .map_err(ChatError::InvalidContent)?;
         let client_id = match client_id {
             Some(raw) => ClientId::parse(raw).map_err(ChatError::BadRequest)?,
             None => ClientId::generate(),
@@ -155,6 +163,7 @@ impl ChatService {
             client_id,
             reply_to,
             mentions,
+            files,
         };
         self.store
             .insert_message(message)
@@ -166,4 +175,21 @@ impl ChatService {
     pub fn sweep(&self) {
         self.limiter.sweep();
     }
+}
+
+/// The files of a send: each once, in the order given, at most
+/// [`MAX_FILES_PER_MESSAGE`].
+fn file_ids(ids: &[i64]) -> Result<Vec<i64>, ChatError> {
+    let mut out: Vec<i64> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !out.contains(id) {
+            out.push(*id);
+        }
+    }
+    if out.len() > MAX_FILES_PER_MESSAGE {
+        return Err(ChatError::BadRequest(ValidationError(format!(
+            "a message carries at most {MAX_FILES_PER_MESSAGE} files"
+        ))));
+    }
+    Ok(out)
 }

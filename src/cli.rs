@@ -49,7 +49,8 @@ pub enum Command {
         #[command(flatten)]
         data: DataDirArg,
     },
-    /// Write a consistent copy of the database to FILE (works while the server runs).
+    /// Write one archive of the database and its files to FILE (works while
+    /// the server runs).
     Backup {
         /// Where to write the backup.
         file: PathBuf,
@@ -60,11 +61,18 @@ pub enum Command {
         #[command(flatten)]
         data: DataDirArg,
     },
-    /// Replace the database with a backup (the server must be stopped; the old
-    /// database is kept beside it).
+    /// Put a backup's database and files back (the server must be stopped;
+    /// the old ones are kept beside them).
     Restore {
         /// The backup to restore.
         file: PathBuf,
+        /// The data directory.
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Check the database and its files: files missing or damaged on disk,
+    /// files on disk that no message names (works while the server runs).
+    Check {
         /// The data directory.
         #[command(flatten)]
         data: DataDirArg,
@@ -262,6 +270,34 @@ pub struct ServeArgs {
         value_name = "N"
     )]
     pub max_reactions: u32,
+
+    /// Largest file one upload may be (e.g. `25MB`, `1GiB`).
+    #[arg(
+        long,
+        env = "HEARTH_MAX_FILE_SIZE",
+        default_value = "25MB",
+        value_name = "SIZE"
+    )]
+    pub max_file_size: String,
+
+    /// Most bytes one user may upload in 24 hours; `none` for no limit.
+    #[arg(
+        long,
+        env = "HEARTH_UPLOAD_QUOTA",
+        default_value = "1GB",
+        value_name = "SIZE"
+    )]
+    pub upload_quota: String,
+
+    /// Uploads are refused (507, `disk_full`) when they would leave less than
+    /// this free on the data directory's disk.
+    #[arg(
+        long,
+        env = "HEARTH_MIN_FREE_DISK",
+        default_value = "200MB",
+        value_name = "SIZE"
+    )]
+    pub min_free_disk: String,
 
     /// Extra origins whose pages may open a WebSocket, comma-separated (e.g.
     /// `https://chat.example.com`); `*` allows any. The server's own host is always allowed.

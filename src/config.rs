@@ -70,6 +70,17 @@ pub struct ConversationSettings {
     pub max_reactions: usize,
 }
 
+/// Limits of uploads.
+#[derive(Debug, Clone, Copy)]
+pub struct FileSettings {
+    /// Largest upload, bytes.
+    pub max_file_bytes: u64,
+    /// Most bytes per user per 24 hours (`None`: no limit).
+    pub daily_quota: Option<u64>,
+    /// Free space an upload must leave on the disk, bytes.
+    pub min_free_disk: u64,
+}
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -107,6 +118,8 @@ pub struct Config {
     pub presence_ttl: Duration,
     /// Mentions, edits and reactions.
     pub conversation: ConversationSettings,
+    /// Uploads.
+    pub files: FileSettings,
 }
 
 impl Config {
@@ -207,6 +220,14 @@ impl Config {
                 everyone_max_members: i64::from(args.everyone_max_members),
                 max_reactions: positive(args.max_reactions as usize, "max-reactions")?,
             },
+            files: FileSettings {
+                max_file_bytes: size(&args.max_file_size, "max-file-size")?.max(1),
+                daily_quota: match args.upload_quota.trim() {
+                    "" | "none" => None,
+                    raw => Some(size(raw, "upload-quota")?),
+                },
+                min_free_disk: size(&args.min_free_disk, "min-free-disk")?,
+            },
         })
     }
 }
@@ -224,6 +245,14 @@ fn parse_bind(raw: &str) -> Result<SocketAddr, ConfigError> {
         .map_err(|_| bad())?
         .next()
         .ok_or_else(bad)
+}
+
+/// A size such as `25MB` or `1GiB` (a bare number is bytes).
+fn size(raw: &str, name: &str) -> Result<u64, ConfigError> {
+    raw.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|s| s.as_u64())
+        .map_err(|e| ConfigError(format!("--{name} {raw:?} is not a size like 25MB: {e}")))
 }
 
 fn positive(v: usize, name: &str) -> Result<usize, ConfigError> {

@@ -2,6 +2,7 @@
 //! empty cluster database, with a progress bar on a terminal and plain
 //! lines otherwise.
 
+use crate::store::blob_dir::BlobDir;
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::export;
 use crate::store::transfer::TABLES;
@@ -23,10 +24,11 @@ pub fn migrate(data_dir: &Path, url: &str) -> anyhow::Result<()> {
     let db = open_db(&path).context("cannot open the database")?;
     let conn = db.conn;
     let meta = export::team_meta(&conn)?;
-    let mut total = 0;
+    let mut total = export::blob_count(&conn)?;
     for table in TABLES {
         total += export::count(&conn, table)?;
     }
+    let blobs = BlobDir::new(data_dir);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -40,7 +42,8 @@ pub fn migrate(data_dir: &Path, url: &str) -> anyhow::Result<()> {
             .run(
                 &meta,
                 |table, after| export::read_chunk(&conn, table, after),
-                |table, rows| progress.rows(table.name, rows),
+                |after| export::next_blob(&conn, &blobs, after),
+                |what, rows| progress.rows(what, rows),
             )
             .await
             .context("nothing was copied")?;

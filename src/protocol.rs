@@ -37,6 +37,9 @@ pub enum ClientFrame {
         room_id: Option<i64>,
         /// The message it answers (v2).
         reply_to: Option<i64>,
+        /// Uploads to attach (v2); the text may then be empty.
+        #[serde(default)]
+        files: Vec<i64>,
     },
     /// Replace the text of one's own message (v2).
     Edit {

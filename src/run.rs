@@ -3,7 +3,7 @@
 use crate::app::Application;
 use crate::cli::{Cli, Command, DataDirArg, ServeArgs};
 use crate::config::{self, Config};
-use crate::{admin, announce};
+use crate::{admin, announce, backup};
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,11 +23,12 @@ pub fn main() -> ExitCode {
             data_dir(data).and_then(|dir| admin::room(action, &dir))
         }
         Some(Command::Backup { file, force, data }) => {
-            data_dir(data).and_then(|dir| admin::backup(&dir, &file, force))
+            data_dir(data).and_then(|dir| backup::backup(&dir, &file, force))
         }
         Some(Command::Restore { file, data }) => {
-            data_dir(data).and_then(|dir| admin::restore(&dir, &file))
+            data_dir(data).and_then(|dir| backup::restore(&dir, &file))
         }
+        Some(Command::Check { data }) => data_dir(data).and_then(|dir| backup::check(&dir)),
         Some(Command::Migrate { to, data }) => {
             data_dir(data).and_then(|dir| crate::migrate::migrate(&dir, &to))
         }

@@ -4,9 +4,11 @@ use crate::auth::AuthService;
 use crate::chat::ChatService;
 use crate::config::Config;
 use crate::conversation::ConversationService;
+use crate::files::FileService;
 use crate::hub::{Hub, SessionRegistry};
 use crate::limits::{ConnectionLimits, ReadBudget};
 use crate::rooms::RoomService;
+use crate::search::SearchService;
 use crate::store::Store;
 use crate::telemetry::Stats;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -30,6 +32,10 @@ pub struct AppState {
     pub conversation: ConversationService,
     /// Rooms, memberships, read positions.
     pub rooms: RoomService,
+    /// Uploads and downloads.
+    pub files: FileService,
+    /// Message search.
+    pub search: SearchService,
     /// Cancelled when the server stops.
     pub shutdown: CancellationToken,
     /// Running WebSocket sessions.

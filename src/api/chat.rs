@@ -143,6 +143,7 @@ async fn send(
             &req.content,
             req.client_id.as_deref(),
             req.reply_to,
+            &[],
         )
         .await?;
     Ok(stored_reply(&stored))

@@ -28,6 +28,11 @@ impl ApiError {
         }
     }
 
+    /// Any status with its own machine code.
+    pub fn with_code(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(status, code, message)
+    }
+
     /// 400: the request is malformed or a field is invalid.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)

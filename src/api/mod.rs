@@ -6,9 +6,11 @@ mod auth;
 mod chat;
 mod error;
 mod extract;
+mod files;
 mod messages;
 mod origin;
 mod rooms;
+mod search;
 mod stream;
 mod system;
 pub mod ws;
@@ -38,6 +40,11 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsa
 pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
     let api = auth::routes(state.clone())
         .or(chat::routes(state.clone()))
+        .unify()
+        // Before `rooms`: its catch-all `/api/rooms/{id}/{action}` would answer first.
+        .or(files::routes(state.clone()))
+        .unify()
+        .or(search::routes(state.clone()))
         .unify()
         .or(rooms::routes(state.clone()))
         .unify()
@@ -71,8 +78,15 @@ pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
             Ok::<_, Infallible>(rejection_response(&rejection))
         })
         .unify()
-        .with(warp::reply::with::headers(headers))
-        .map(Reply::into_response)
+        .map(move |mut res: Response| {
+            // Defaults: a file download brings its own, stricter CSP.
+            for (name, value) in &headers {
+                if !res.headers().contains_key(name) {
+                    res.headers_mut().insert(name, value.clone());
+                }
+            }
+            res
+        })
         .boxed()
 }
 
@@ -100,6 +114,10 @@ const API_PATHS: &[(&str, &str)] = &[
     ("/api/rooms/{id}/messages", "GET, POST"),
     ("/api/rooms/{id}/notify", "PUT"),
     ("/api/rooms/{id}/typing", "POST"),
+    ("/api/rooms/{id}/files", "POST"),
+    ("/api/files/{id}", "GET"),
+    ("/api/files/{id}/thumb", "GET"),
+    ("/api/search", "GET"),
     ("/api/messages/{id}", "PATCH, DELETE"),
     ("/api/messages/{id}/reactions/{emoji}", "PUT, DELETE"),
     ("/api/stream", "GET"),

@@ -45,9 +45,12 @@ struct ReadBody {
 
 #[derive(Deserialize)]
 struct SendBody {
+    #[serde(default)]
     content: String,
     client_id: Option<String>,
     reply_to: Option<i64>,
+    #[serde(default)]
+    files: Vec<i64>,
 }
 
 #[derive(Deserialize)]
@@ -299,6 +302,7 @@ async fn action(
                     &req.content,
                     req.client_id.as_deref(),
                     req.reply_to,
+                    &req.files,
                 )
                 .await?;
             stored_reply(&stored)

@@ -45,6 +45,8 @@ pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
                 "edit_window_secs": conversation.edit_window.map_or(0, |w| w.as_secs()),
                 "max_reactions": conversation.max_reactions,
                 "typing_interval_ms": crate::conversation::TYPING_INTERVAL.as_millis() as u64,
+                "max_file_bytes": state.config.files.max_file_bytes,
+                "max_files_per_message": crate::store::files::MAX_FILES_PER_MESSAGE,
             }))
             .into_response()
         });

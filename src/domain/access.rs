@@ -63,6 +63,9 @@ pub enum Action {
         /// The user wrote it.
         own: bool,
     },
+    /// Fetch the room's files, or find its messages by search: members only,
+    /// and others do not learn the room exists.
+    SeeFiles,
 }
 
 /// Why an action is refused.
@@ -106,6 +109,8 @@ pub fn decide(facts: &RoomFacts, action: Action) -> Result<(), Denied> {
     };
     match action {
         Action::See | Action::Join => Ok(()),
+        Action::SeeFiles if facts.member => Ok(()),
+        Action::SeeFiles => Err(Denied::Hidden),
         Action::Post | Action::Read | Action::React => member("join the room first"),
         Action::EditMessage { own: true } | Action::DeleteMessage { own: true } => {
             member("join the room first")
@@ -177,6 +182,20 @@ mod tests {
             decide(&facts(Kind::Open, false), Action::Post),
             Err(Denied::Forbidden(_))
         ));
+    }
+
+    #[test]
+    fn files_are_for_members_only_and_hidden_from_others() {
+        for kind in [Kind::Open, Kind::Closed, Kind::Direct] {
+            assert_eq!(decide(&facts(kind, true), Action::SeeFiles), Ok(()));
+            assert_eq!(
+                decide(&facts(kind, false), Action::SeeFiles),
+                Err(Denied::Hidden)
+            );
+        }
+        let mut archived = facts(Kind::Closed, true);
+        archived.archived = true;
+        assert_eq!(decide(&archived, Action::SeeFiles), Ok(()));
     }
 
     #[test]

@@ -34,6 +34,15 @@ impl MessageBody {
         Ok(Self(text.to_owned()))
     }
 
+    /// The caption of a message with files: like [`parse`](Self::parse),
+    /// but it may be empty.
+    pub fn caption(raw: &str) -> Result<Self, ValidationError> {
+        if raw.trim().is_empty() {
+            return Ok(Self(String::new()));
+        }
+        Self::parse(raw)
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -56,6 +65,8 @@ mod tests {
         assert!(MessageBody::parse(&"字".repeat(2000)).is_ok());
         assert!(MessageBody::parse(&"字".repeat(2001)).is_err());
         assert!(MessageBody::parse(&format!("  {}  ", "a".repeat(2000))).is_ok());
+        assert_eq!(MessageBody::caption(" \n ").unwrap().as_str(), "");
+        assert!(MessageBody::caption("a\u{7}").is_err());
     }
 
     #[test]

@@ -4,14 +4,17 @@
 pub mod access;
 mod client_id;
 mod emoji;
+mod file_name;
 pub mod mention;
 mod message_body;
 mod password;
 mod room_name;
+pub mod search_query;
 mod username;
 
 pub use client_id::ClientId;
 pub use emoji::Emoji;
+pub use file_name::FileName;
 pub use message_body::MessageBody;
 pub use password::Password;
 pub use room_name::{RoomName, Topic};

@@ -56,6 +56,7 @@ impl Session {
                 room,
                 room_id,
                 reply_to,
+                files,
             } => {
                 let Some(client_id) = client_id else {
                     return self
@@ -66,7 +67,8 @@ impl Session {
                     Some(id) => RoomTarget::Id(id),
                     None => RoomTarget::Name(room.as_deref()),
                 };
-                self.on_send(&content, &client_id, target, reply_to).await
+                self.on_send(&content, &client_id, target, reply_to, &files)
+                    .await
             }
             ClientFrame::Edit {
                 message_id,
@@ -163,11 +165,12 @@ impl Session {
         client_id: &str,
         room: RoomTarget<'_>,
         reply_to: Option<i64>,
+        files: &[i64],
     ) -> Result<(), End> {
         let result = self
             .state
             .chat
-            .send(&self.user, room, content, Some(client_id), reply_to)
+            .send(&self.user, room, content, Some(client_id), reply_to, files)
             .await;
         match result {
             Ok(stored) => {

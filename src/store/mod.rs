@@ -3,13 +3,17 @@
 //! one commit-ordered change stream (`seq`) and hand each node's publisher
 //! its changes in seq order; callers see only [`Store`].
 
+pub mod blob_dir;
 mod conversation;
 mod dispatch;
+mod file_dispatch;
+pub mod files;
 mod hex;
 mod lock;
 mod models;
 pub mod postgres;
 pub(crate) mod requests;
+pub mod search;
 pub mod sqlite;
 pub mod transfer;
 

@@ -2,6 +2,7 @@
 
 use super::StoreError;
 pub use super::conversation::{Mentions, NotifyLevel, Reaction, ReplyPreview};
+use super::files::FileInfo;
 use crate::domain::access::{self, Denied};
 use serde::Serialize;
 
@@ -168,6 +169,12 @@ pub struct Message {
     /// Reactions, one entry per emoji in the order first used.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// Its files, in the order sent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileInfo>,
+    /// The row says it has files (read before `files` is filled in).
+    #[serde(skip)]
+    pub has_files: bool,
 }
 
 /// Result of a message insert: the row, and whether this call created it.

@@ -20,6 +20,8 @@ pub struct NewMessage {
     pub reply_to: Option<i64>,
     /// Whom it mentions (resolved against the members before the insert).
     pub mentions: Mentions,
+    /// Uploads of the sender in this room, not sent yet, to attach.
+    pub files: Vec<i64>,
 }
 
 /// A change to one message.
@@ -242,6 +244,18 @@ pub(crate) fn room_for_reaction(present: bool, distinct: i64, max: usize) -> Sto
         return Err(StoreError::Limit {
             code: "too_many_reactions",
             message: "this message has as many different reactions as it may",
+        });
+    }
+    Ok(())
+}
+
+/// Refuses an upload of `size` bytes when the uploader's uploads of the last
+/// day (`used` bytes) would pass `quota`.
+pub(crate) fn within_quota(used: i64, size: i64, quota: i64) -> StoreResult<()> {
+    if used.saturating_add(size) > quota {
+        return Err(StoreError::Limit {
+            code: "upload_quota",
+            message: "your uploads of the last 24 hours have reached the daily limit",
         });
     }
     Ok(())

@@ -83,6 +83,22 @@ pub const TABLES: &[Table] = &[
             ("edited_at", Ty::OptInt),
             ("deleted_at", Ty::OptInt),
             ("mentions", Ty::OptText),
+            ("files", Ty::OptText),
+        ],
+        key: Some("id"),
+    },
+    // After `messages`; the blobs they name were copied first (see `BlobRow`).
+    Table {
+        name: "files",
+        columns: &[
+            ("id", Ty::Int),
+            ("hash", Ty::Text),
+            ("room_id", Ty::Int),
+            ("uploader_id", Ty::Int),
+            ("message_id", Ty::OptInt),
+            ("name", Ty::Text),
+            ("size", Ty::Int),
+            ("created_at", Ty::Int),
         ],
         key: Some("id"),
     },
@@ -196,6 +212,30 @@ impl Chunk {
     pub fn rows(&self) -> usize {
         self.columns.first().map_or(0, Column::len)
     }
+}
+
+/// A file content's row; copied one at a time with its content (which the
+/// single-file store keeps on disk), before the tables.
+#[derive(Debug)]
+pub struct BlobRow {
+    /// SHA-256, hex.
+    pub hash: String,
+    /// Bytes.
+    pub size: i64,
+    /// Sniffed type.
+    pub mime: String,
+    /// Pixels (images).
+    pub width: Option<i64>,
+    /// Pixels (images).
+    pub height: Option<i64>,
+    /// The thumbnail (images).
+    pub thumb: Option<Vec<u8>>,
+    /// Its type.
+    pub thumb_mime: Option<String>,
+    /// Unix epoch ms.
+    pub created_at: i64,
+    /// Where the content is.
+    pub path: std::path::PathBuf,
 }
 
 /// The values a migrated team keeps: clients keep their cache (epoch) and

@@ -176,3 +176,76 @@ async fn heartbeats_keep_an_idle_websocket_open_past_nginx_read_timeout() {
     );
     assert!(started.elapsed() >= Duration::from_secs(NGINX_TIMEOUT_SECS - 1));
 }
+
+#[tokio::test]
+async fn a_20_mb_upload_and_its_download_pass_through_nginx() {
+    let app = spawn_app_with(&["--trust-proxy"]).await;
+    let proxy = start_nginx(app.addr).await;
+    let http = reqwest::Client::new();
+    let amy = app.register("amy").await;
+    let content: Vec<u8> = (0..20_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let res = http
+        .post(format!(
+            "http://{}/api/rooms/1/files?name=big.bin",
+            proxy.addr
+        ))
+        .bearer_auth(&amy.token)
+        .body(content.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "nginx lets a 20 MB upload through"
+    );
+    let id = res.json::<Value>().await.unwrap()["file"]["id"]
+        .as_i64()
+        .unwrap();
+    let sent = via(
+        &http,
+        proxy.addr,
+        "/api/rooms/1/messages",
+        Some(&amy.token),
+        Some(serde_json::json!({"content": "", "client_id": "big", "files": [id]})),
+    )
+    .await;
+    assert_eq!(sent.status(), StatusCode::CREATED);
+    let res = http
+        .get(format!("http://{}/api/files/{id}", proxy.addr))
+        .bearer_auth(&amy.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert!(
+        res.bytes().await.unwrap() == content,
+        "the same bytes come back"
+    );
+
+    // Over Hearth's limit: Hearth's own answer comes through, not nginx's page.
+    let res = http
+        .post(format!(
+            "http://{}/api/rooms/1/files?name=huge.bin",
+            proxy.addr
+        ))
+        .bearer_auth(&amy.token)
+        .body(vec![0u8; 26_000_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "file_too_large"
+    );
+}

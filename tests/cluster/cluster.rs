@@ -398,3 +398,58 @@ async fn edits_reactions_and_typing_reach_sockets_on_other_nodes() {
         .await;
     assert_eq!(on_1.next_of("message_deleted").await["message_id"], id);
 }
+
+#[tokio::test]
+async fn a_file_uploaded_on_one_node_is_served_and_searchable_on_another() {
+    let Some(admin) = admin_url() else { return };
+    let cluster = Cluster::start(&admin, 2).await;
+    let http = Http::new();
+    let ann = http.register(cluster.addr(0), "ann").await;
+    let bo = http.register(cluster.addr(1), "bo").await;
+    // Over 1 MiB: stored in several chunks.
+    let content: Vec<u8> = (0..2_500_000u32).map(|i| (i % 251) as u8).collect();
+    let up: Value = http
+        .0
+        .post(format!(
+            "http://{}/api/rooms/1/files?name=data.bin",
+            cluster.addr(0)
+        ))
+        .bearer_auth(&ann.token)
+        .body(content.clone())
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("json");
+    let id = up["file"]["id"].as_i64().expect("file id");
+    let sent = http
+        .0
+        .post(format!("http://{}/api/rooms/1/messages", cluster.addr(0)))
+        .bearer_auth(&ann.token)
+        .json(
+            &serde_json::json!({"content": "部署脚本 attached", "client_id": "c1", "files": [id]}),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(sent.status().as_u16(), 201);
+    let res = http
+        .0
+        .get(format!("http://{}/api/files/{id}", cluster.addr(1)))
+        .bearer_auth(&bo.token)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.bytes().await.expect("bytes").to_vec() == content);
+    let found: Value = http
+        .get(cluster.addr(1), "/api/search?q=%E9%83%A8%E7%BD%B2", &bo)
+        .await;
+    assert_eq!(
+        found["results"][0]["message"]["files"][0]["id"].as_i64(),
+        Some(id),
+        "{found}"
+    );
+    assert_eq!(cluster.sql("SELECT COUNT(*) FROM blob_chunks").await, ["3"]);
+}

@@ -57,6 +57,23 @@ async fn a_single_node_team_moves_to_postgres_once() {
         .put(at("/api/rooms/1/notify"))
         .json(&serde_json::json!({"level": "none"}));
     assert_eq!(call(level, &bob).await, 204);
+    // A file and a Chinese message move too.
+    let content = b"release notes: the meeting moved".to_vec();
+    let up: Value = c
+        .post(at("/api/rooms/1/files?name=notes.txt"))
+        .bearer_auth(&alice.token)
+        .body(content.clone())
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("json");
+    let file_id = up["file"]["id"].as_i64().expect("file id");
+    let with_file = c.post(at("/api/rooms/1/messages")).json(
+        &serde_json::json!({"content": "明天的会议纪要", "client_id": "f-1", "files": [file_id]}),
+    );
+    assert_eq!(call(with_file, &alice).await, 201);
     let before = http.poll_all(single.addr, &bob, 0).await;
     let config: Value = http
         .0
@@ -98,7 +115,7 @@ async fn a_single_node_team_moves_to_postgres_once() {
     );
     assert_eq!(
         sql(&url, "SELECT COUNT(*) FROM messages").await,
-        ["5"],
+        ["6"],
         "no duplicates"
     );
 
@@ -112,6 +129,40 @@ async fn a_single_node_team_moves_to_postgres_once() {
     assert!(after[1]["edited_at"].is_i64());
     let room: Value = http.get(node.addr, "/api/rooms/1", &bob).await;
     assert_eq!(room["notify"], "none");
+    let last = after.last().expect("messages");
+    assert_eq!(last["files"][0]["id"].as_i64(), Some(file_id), "{last}");
+    let download = c
+        .get(format!("http://{}/api/files/{file_id}", node.addr))
+        .bearer_auth(&bob.token)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(download.status().as_u16(), 200);
+    assert_eq!(download.bytes().await.expect("bytes").to_vec(), content);
+    let found: Value = http
+        .get(node.addr, "/api/search?q=%E4%BC%9A%E8%AE%AE", &bob)
+        .await;
+    assert_eq!(
+        found["results"][0]["message"]["content"], "明天的会议纪要",
+        "{found}"
+    );
+    let again: Value = c
+        .post(format!(
+            "http://{}/api/rooms/1/files?name=new.txt",
+            node.addr
+        ))
+        .bearer_auth(&alice.token)
+        .body("new upload on the cluster")
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        again["file"]["id"].as_i64().expect("id") > file_id,
+        "{again}"
+    );
     let node_config: Value = http
         .0
         .get(format!("http://{}/api/config", node.addr))

@@ -5,9 +5,12 @@
 //! waiting for the lock and a disk flush, into one.
 
 use super::conn::Conn;
+use super::files;
 use super::rows::{MESSAGE_COLUMNS, MESSAGE_FROM, add_reactions, message_from_row, room_facts};
 use super::tx::PgTx;
 use crate::domain::access::{self, Action};
+use crate::store::files::FileInfo;
+use crate::store::search::short_grams;
 use crate::store::{
     LOBBY_ID, LOBBY_NAME, Message, NewMessage, ReplyPreview, StoreError, StoreResult, Stored,
 };
@@ -132,13 +135,22 @@ async fn store(pool: &Pool, sends: &[Send]) -> StoreResult<(Vec<StoreResult<Stor
                 None => Ok(String::new()),
             }
         };
-        let verdict = match (room, send.reply_to) {
+        let mut verdict = match (room, send.reply_to) {
             (Ok(room), Some(id)) => match reply_preview(&tx, send.room_id, id).await? {
                 Some(preview) => Ok((room, Some(preview))),
                 None => Err(StoreError::NotFound),
             },
             (room, _) => room.map(|room| (room, None)),
         };
+        if verdict.is_ok()
+            && !send.files.is_empty()
+            && !files::all_pending(&tx.tx, &send.files, send.room_id, send.sender.id).await?
+        {
+            // Sent already (a retry), or not this sender's unsent uploads here.
+            verdict = Err(StoreError::Invalid(
+                "files must be your own uploads to this room, not sent yet",
+            ));
+        }
         verdicts.push(verdict);
     }
     // Every allowed message with the next seq; repeats of a stored client
@@ -152,6 +164,7 @@ async fn store(pool: &Pool, sends: &[Send]) -> StoreResult<(Vec<StoreResult<Stor
         Vec::new(),
         Vec::new(),
     );
+    let mut grams = Vec::new();
     for (send, verdict) in sends.iter().map(|s| &s.message).zip(&verdicts) {
         if verdict.is_ok() {
             seqs.push(tx.take_seq());
@@ -161,6 +174,7 @@ async fn store(pool: &Pool, sends: &[Send]) -> StoreResult<(Vec<StoreResult<Stor
             cids.push(send.client_id.as_str());
             replies.push(send.reply_to);
             mentions.push(send.mentions.to_db());
+            grams.push(short_grams(send.body.as_str()));
         }
     }
     let inserted: Vec<i64> = if seqs.is_empty() {
@@ -170,18 +184,19 @@ async fn store(pool: &Pool, sends: &[Send]) -> StoreResult<(Vec<StoreResult<Stor
             .rows(
                 "WITH m AS (
                      INSERT INTO messages (id, room_id, user_id, content, created_at, client_id,
-                                           reply_to, mentions)
-                     SELECT id, room_id, user_id, content, $5, client_id, reply_to, mentions
+                                           reply_to, mentions, grams)
+                     SELECT id, room_id, user_id, content, $5, client_id, reply_to, mentions,
+                            string_to_array(g, ' ')
                      FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $6::TEXT[],
-                                 $7::BIGINT[], $8::TEXT[])
-                          AS t (id, room_id, user_id, content, client_id, reply_to, mentions)
+                                 $7::BIGINT[], $8::TEXT[], $9::TEXT[])
+                          AS t (id, room_id, user_id, content, client_id, reply_to, mentions, g)
                      ON CONFLICT (user_id, client_id) DO NOTHING
                      RETURNING id, room_id, user_id)
                  INSERT INTO events (seq, kind, room_id, user_id, actor_id, created_at)
                  SELECT id, 'message', room_id, user_id, user_id, $5 FROM m
                  RETURNING seq",
                 &[
-                    &seqs, &rooms, &users, &contents, &tx.now, &cids, &replies, &mentions,
+                    &seqs, &rooms, &users, &contents, &tx.now, &cids, &replies, &mentions, &grams,
                 ],
             )
             .await?
@@ -190,6 +205,7 @@ async fn store(pool: &Pool, sends: &[Send]) -> StoreResult<(Vec<StoreResult<Stor
             .collect()
     };
     insert_mentions(&tx, sends, &verdicts, &seqs, &inserted).await?;
+    let mut attached = attach_files(&tx, sends, &verdicts, &seqs, &inserted).await?;
     let wrote = !inserted.is_empty();
     let now = tx.now;
     // The earlier copies of repeats (and of sends refused access now, whose
@@ -216,6 +232,8 @@ async fn store(pool: &Pool, sends: &[Send]) -> StoreResult<(Vec<StoreResult<Stor
                             mentions: send.mentions.users.clone(),
                             mention_everyone: send.mentions.everyone,
                             reply_to: reply_to.clone(),
+                            files: attached.remove(&seq).unwrap_or_default(),
+                            has_files: !send.files.is_empty(),
                             ..Message::default()
                         },
                         created: true,
@@ -309,12 +327,35 @@ async fn insert_mentions(
     Ok(())
 }
 
+/// Attaches the files of the messages this batch inserted; by message.
+async fn attach_files(
+    tx: &PgTx<'_>,
+    sends: &[Send],
+    verdicts: &[Result<(String, Option<ReplyPreview>), StoreError>],
+    seqs: &[i64],
+    inserted: &[i64],
+) -> StoreResult<HashMap<i64, Vec<FileInfo>>> {
+    let mut out = HashMap::new();
+    let allowed = sends
+        .iter()
+        .map(|s| &s.message)
+        .zip(verdicts)
+        .filter(|(_, v)| v.is_ok());
+    for ((send, _), seq) in allowed.zip(seqs) {
+        if !send.files.is_empty() && inserted.contains(seq) {
+            out.insert(*seq, files::attach(&tx.tx, *seq, &send.files).await?);
+        }
+    }
+    Ok(out)
+}
+
 /// A refusal, for each send it applies to.
 fn copy_refusal(e: &StoreError) -> StoreError {
     match e {
         StoreError::NotFound => StoreError::NotFound,
         StoreError::Archived => StoreError::Archived,
         StoreError::Forbidden(why) => StoreError::Forbidden(why),
+        StoreError::Invalid(why) => StoreError::Invalid(why),
         other => copy(other),
     }
 }

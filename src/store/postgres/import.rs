@@ -5,7 +5,7 @@
 
 use super::PgStore;
 use super::conn::Conn;
-use crate::store::transfer::{Chunk, Column, Table, TeamMeta, Ty};
+use crate::store::transfer::{BlobRow, Chunk, Column, Table, TeamMeta, Ty};
 use crate::store::{StoreError, StoreResult};
 use deadpool_postgres::{Client, Transaction};
 use tokio_postgres::types::ToSql;
@@ -31,7 +31,8 @@ impl Import {
         &mut self,
         meta: &TeamMeta,
         mut next: impl FnMut(&Table, i64) -> StoreResult<Chunk>,
-        mut progress: impl FnMut(&Table, u64),
+        mut next_blob: impl FnMut(&str) -> StoreResult<Option<BlobRow>>,
+        mut progress: impl FnMut(&'static str, u64),
     ) -> StoreResult<()> {
         let tx = self.client.transaction().await?;
         tx.one("SELECT seq FROM stream_head FOR UPDATE", &[])
@@ -39,6 +40,12 @@ impl Import {
         refuse_unless_empty(&tx, meta).await?;
         // The schema made a lobby; the team brings its own.
         tx.exec("DELETE FROM rooms", &[]).await?;
+        let mut after = String::new();
+        while let Some(blob) = next_blob(&after)? {
+            copy_blob(&tx, &blob).await?;
+            progress("file contents", 1);
+            after = blob.hash;
+        }
         for table in crate::store::transfer::TABLES {
             let mut after = i64::MIN;
             loop {
@@ -47,7 +54,7 @@ impl Import {
                     break;
                 }
                 insert(&tx, table, &chunk).await?;
-                progress(table, chunk.rows() as u64);
+                progress(table.name, chunk.rows() as u64);
                 match (table.key, chunk.last_key) {
                     (Some(_), Some(last)) => after = last,
                     _ => break,
@@ -61,7 +68,8 @@ impl Import {
         .await?;
         tx.batch_execute(
             "SELECT setval(pg_get_serial_sequence('users', 'id'), GREATEST((SELECT MAX(id) FROM users), 1));
-             SELECT setval(pg_get_serial_sequence('rooms', 'id'), GREATEST((SELECT MAX(id) FROM rooms), 1));",
+             SELECT setval(pg_get_serial_sequence('rooms', 'id'), GREATEST((SELECT MAX(id) FROM rooms), 1));
+             SELECT setval(pg_get_serial_sequence('files', 'id'), GREATEST((SELECT MAX(id) FROM files), 1));",
         )
         .await?;
         for (key, value) in [
@@ -77,7 +85,53 @@ impl Import {
             .await?;
         }
         tx.commit().await?;
+        super::schema::fill_grams(&self.client).await?;
         Ok(())
+    }
+}
+
+/// One content: its row, then its bytes in chunks read from disk.
+async fn copy_blob(tx: &Transaction<'_>, blob: &BlobRow) -> StoreResult<()> {
+    use tokio::io::AsyncReadExt;
+    let to_i32 = |v: Option<i64>| v.and_then(|v| i32::try_from(v).ok());
+    tx.exec(
+        "INSERT INTO blobs (hash, size, mime, width, height, thumb, thumb_mime, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &blob.hash,
+            &blob.size,
+            &blob.mime,
+            &to_i32(blob.width),
+            &to_i32(blob.height),
+            &blob.thumb,
+            &blob.thumb_mime,
+            &blob.created_at,
+        ],
+    )
+    .await?;
+    let mut file = tokio::fs::File::open(&blob.path).await.map_err(|e| {
+        StoreError::Task(format!(
+            "cannot read {} (run `hearth check`): {e}",
+            blob.path.display()
+        ))
+    })?;
+    let mut n: i32 = 0;
+    loop {
+        let mut chunk = Vec::with_capacity(super::files::CHUNK);
+        let read = (&mut file)
+            .take(super::files::CHUNK as u64)
+            .read_to_end(&mut chunk)
+            .await
+            .map_err(|e| StoreError::Task(format!("cannot read {}: {e}", blob.path.display())))?;
+        if read == 0 {
+            return Ok(());
+        }
+        tx.exec(
+            "INSERT INTO blob_chunks (hash, n, data) VALUES ($1, $2, $3)",
+            &[&blob.hash, &n, &chunk],
+        )
+        .await?;
+        n += 1;
     }
 }
 

@@ -6,6 +6,7 @@ use super::rows::{message_by_id, reactions_of};
 use super::tx::PgTx;
 use crate::domain::access::Action;
 use crate::store::requests::{edit_window_open, room_for_reaction};
+use crate::store::search::short_grams;
 use crate::store::{
     Mentions, MessageDone, MessageOp, NotifyLevel, StoreError, StoreResult, UserRef,
 };
@@ -67,8 +68,15 @@ pub(super) async fn apply(tx: &mut PgTx<'_>, op: &MessageOp) -> StoreResult<Mess
             edit_window_open(tx.now, created_at, *window_ms)?;
             tx.tx
                 .exec(
-                    "UPDATE messages SET content = $2, edited_at = $3, mentions = $4 WHERE id = $1",
-                    &[&id, &body.as_str(), &tx.now, &mentions.to_db()],
+                    "UPDATE messages SET content = $2, edited_at = $3, mentions = $4,
+                         grams = string_to_array($5, ' ') WHERE id = $1",
+                    &[
+                        &id,
+                        &body.as_str(),
+                        &tx.now,
+                        &mentions.to_db(),
+                        &short_grams(body.as_str()),
+                    ],
                 )
                 .await?;
             replace_mentions(tx, room_id, id, author, mentions).await?;
@@ -96,11 +104,13 @@ pub(super) async fn apply(tx: &mut PgTx<'_>, op: &MessageOp) -> StoreResult<Mess
             tx.tx
                 .exec(
                     "UPDATE messages SET content = '', deleted_at = $2, edited_at = NULL,
-                                         mentions = NULL, reply_to = NULL
+                                         mentions = NULL, reply_to = NULL, files = NULL,
+                                         grams = NULL
                      WHERE id = $1",
                     &[&id, &tx.now],
                 )
                 .await?;
+            super::files::drop_files(tx, id).await?;
             for sql in [
                 "DELETE FROM mentions WHERE message_id = $1",
                 "DELETE FROM reactions WHERE message_id = $1",

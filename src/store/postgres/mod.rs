@@ -7,6 +7,7 @@
 mod batch;
 mod changes;
 mod conn;
+mod files;
 mod import;
 mod limits;
 mod listener;
@@ -16,6 +17,7 @@ mod reads;
 mod room_writes;
 mod rows;
 mod schema;
+mod search;
 mod tx;
 mod writes;
 

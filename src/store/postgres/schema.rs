@@ -17,6 +17,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../migrations/postgres/02-conversation.sql"),
     ),
+    (
+        3,
+        include_str!("../../../migrations/postgres/03-files-search.sql"),
+    ),
 ];
 
 /// Any fixed number: the key of the advisory lock held while migrating.
@@ -33,7 +37,56 @@ pub(super) async fn migrate(client: &mut Client) -> StoreResult<i64> {
         .await;
     let version = result?;
     unlock?;
+    trigram_index(client).await;
+    fill_grams(client).await?;
     Ok(version)
+}
+
+/// pg_trgm's GIN index serves searches of 3+ characters. Creating the
+/// extension needs a privilege the server may lack: search then still
+/// works, by scanning, and the log says how to speed it up.
+async fn trigram_index(client: &Client) {
+    let result = client
+        .batch_execute(
+            "CREATE EXTENSION IF NOT EXISTS pg_trgm;
+             CREATE INDEX IF NOT EXISTS messages_trgm ON messages USING gin (content gin_trgm_ops);",
+        )
+        .await;
+    if let Err(e) = result {
+        tracing::warn!(
+            error = %e,
+            "cannot create the pg_trgm extension or its index: search works, but scans \
+             the messages; run `CREATE EXTENSION pg_trgm` as a superuser to speed it up"
+        );
+    }
+}
+
+/// Writes the short grams of messages stored before schema v3, a batch at a time.
+pub(super) async fn fill_grams(client: &Client) -> StoreResult<()> {
+    loop {
+        let rows = client
+            .rows(
+                "SELECT id, content FROM messages
+                 WHERE grams IS NULL AND deleted_at IS NULL AND content <> '' LIMIT 1000",
+                &[],
+            )
+            .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+        let grams: Vec<String> = rows
+            .iter()
+            .map(|r| crate::store::search::short_grams(r.get(1)))
+            .collect();
+        client
+            .exec(
+                "UPDATE messages m SET grams = string_to_array(t.g, ' ')
+                 FROM unnest($1::BIGINT[], $2::TEXT[]) AS t (id, g) WHERE m.id = t.id",
+                &[&ids, &grams],
+            )
+            .await?;
+    }
 }
 
 async fn apply(client: &mut Client) -> StoreResult<i64> {

@@ -1,6 +1,7 @@
 //! Reading a team out of SQLite for `hearth migrate --to`, a chunk at a time.
 
-use crate::store::transfer::{Chunk, Column, Table, TeamMeta};
+use crate::store::blob_dir::BlobDir;
+use crate::store::transfer::{BlobRow, Chunk, Column, Table, TeamMeta};
 use crate::store::{StoreError, StoreResult};
 use rusqlite::Connection;
 
@@ -55,6 +56,43 @@ pub fn read_chunk(conn: &Connection, table: &Table, after: i64) -> StoreResult<C
         }
     }
     Ok(Chunk { columns, last_key })
+}
+
+/// The file content after `after` (by hash), with where it lies on disk.
+pub fn next_blob(conn: &Connection, blobs: &BlobDir, after: &str) -> StoreResult<Option<BlobRow>> {
+    let row = conn.query_row(
+        "SELECT hash, size, mime, width, height, thumb, thumb_mime, created_at FROM blobs
+         WHERE hash > ?1 ORDER BY hash LIMIT 1",
+        [after],
+        |r| {
+            Ok(BlobRow {
+                hash: r.get(0)?,
+                size: r.get(1)?,
+                mime: r.get(2)?,
+                width: r.get(3)?,
+                height: r.get(4)?,
+                thumb: r.get(5)?,
+                thumb_mime: r.get(6)?,
+                created_at: r.get(7)?,
+                path: Default::default(),
+            })
+        },
+    );
+    let mut row = match row {
+        Ok(row) => row,
+        Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    row.path = blobs
+        .path_of(&row.hash)
+        .ok_or_else(|| StoreError::Task(format!("a file content has a bad hash: {}", row.hash)))?;
+    Ok(Some(row))
+}
+
+/// File contents to copy.
+pub fn blob_count(conn: &Connection) -> StoreResult<u64> {
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM blobs", [], |r| r.get(0))?;
+    Ok(n.max(0).unsigned_abs())
 }
 
 /// The epoch and signing secret of the team.

@@ -4,6 +4,7 @@
 use super::message_rows::{message_by_id, reactions_of};
 use super::message_writes::insert_mentions;
 use super::room_writes::Tx;
+use super::{file_writes, search};
 use crate::domain::access::Action;
 use crate::store::models::{Change, ChangeKind, UserRef};
 use crate::store::requests::{edit_window_open, room_for_reaction};
@@ -47,6 +48,8 @@ pub(super) fn apply(tx: &mut Tx<'_>, op: &MessageOp) -> StoreResult<MessageDone>
                 .prepare_cached("DELETE FROM mentions WHERE message_id = ?1")?
                 .execute([id])?;
             insert_mentions(tx.conn, room_id, id, author, mentions)?;
+            search::unindex(tx.conn, id)?;
+            search::index(tx.conn, id, body.as_str())?;
             let seq = tx.event(
                 "message_edited",
                 room_id,
@@ -73,10 +76,12 @@ pub(super) fn apply(tx: &mut Tx<'_>, op: &MessageOp) -> StoreResult<MessageDone>
             tx.conn
                 .prepare_cached(
                     "UPDATE messages SET content = '', deleted_at = ?2, edited_at = NULL,
-                                         mentions = NULL, reply_to = NULL
+                                         mentions = NULL, reply_to = NULL, files = NULL
                      WHERE id = ?1",
                 )?
                 .execute(params![id, tx.now])?;
+            search::unindex(tx.conn, id)?;
+            file_writes::drop_files(tx, id)?;
             for sql in [
                 "DELETE FROM mentions WHERE message_id = ?1",
                 "DELETE FROM reactions WHERE message_id = ?1",

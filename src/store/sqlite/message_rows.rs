@@ -9,7 +9,8 @@ use std::collections::HashMap;
 /// The message columns every message query selects, in order.
 pub(super) const MESSAGE_COLUMNS: &str = "m.id, m.room_id, r.name, m.user_id, u.username, \
      m.content, m.created_at, m.client_id, m.edited_at, m.deleted_at IS NOT NULL, m.mentions, \
-     m.reply_to, rm.user_id, ru.username, substr(rm.content, 1, 200), rm.deleted_at IS NOT NULL";
+     m.reply_to, rm.user_id, ru.username, substr(rm.content, 1, 200), rm.deleted_at IS NOT NULL, \
+     m.files IS NOT NULL";
 
 /// The tables [`MESSAGE_COLUMNS`] come from (`m` is the message).
 pub(super) const MESSAGE_FROM: &str = "messages m
@@ -29,6 +30,7 @@ pub(super) fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         client_id: r.get(7)?,
         edited_at: r.get(8)?,
         deleted: r.get(9)?,
+        has_files: r.get(16)?,
         ..Message::default()
     };
     if m.deleted {
@@ -62,12 +64,14 @@ pub(super) fn message_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<
     Ok(Some(message))
 }
 
-/// Fills in the reactions of `messages`, with one query.
+/// Fills in the reactions and files of `messages` (one query each, none
+/// for files when no row has any).
 pub(super) fn add_reactions<'a>(
     c: &Connection,
     messages: impl IntoIterator<Item = &'a mut Message>,
 ) -> rusqlite::Result<()> {
     let mut messages: Vec<&mut Message> = messages.into_iter().filter(|m| !m.deleted).collect();
+    super::file_reads::add_files(c, messages.iter_mut().map(|m| &mut **m))?;
     if messages.is_empty() {
         return Ok(());
     }

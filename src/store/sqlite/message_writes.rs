@@ -5,6 +5,7 @@
 use super::message_rows::{MESSAGE_COLUMNS, MESSAGE_FROM, add_reactions, message_from_row};
 use super::room_rows::room_name;
 use super::room_writes::Tx;
+use super::{file_writes, search};
 use crate::domain::access::Action;
 use crate::store::models::{
     Change, ChangeKind, LOBBY_ID, LOBBY_NAME, Message, ReplyPreview, Stored,
@@ -45,6 +46,12 @@ pub(super) fn insert_message(tx: &mut Tx<'_>, new: &NewMessage) -> StoreResult<S
             None => return repeat(tx)?.ok_or(StoreError::NotFound),
         },
     };
+    if !new.files.is_empty() && !file_writes::all_pending(tx, &new.files, room_id, sender.id)? {
+        // Sent already (a retry), or not this sender's unsent uploads here.
+        return repeat(tx)?.ok_or(StoreError::Invalid(
+            "files must be your own uploads to this room, not sent yet",
+        ));
+    }
     // Insert first and look for an earlier copy only on a conflict: repeats
     // are rare, and this keeps the common path at two inserts.
     let seq = tx.event("message", room_id, Some(sender.id), Some(sender.id), None)?;
@@ -74,6 +81,12 @@ pub(super) fn insert_message(tx: &mut Tx<'_>, new: &NewMessage) -> StoreResult<S
         return repeat(tx)?.ok_or(StoreError::NotFound);
     }
     insert_mentions(tx.conn, room_id, seq, sender.id, &new.mentions)?;
+    search::index(tx.conn, seq, new.body.as_str())?;
+    let files = if new.files.is_empty() {
+        Vec::new()
+    } else {
+        file_writes::attach(tx, seq, &new.files)?
+    };
     let message = Message {
         id: seq,
         room: room_name,
@@ -86,6 +99,8 @@ pub(super) fn insert_message(tx: &mut Tx<'_>, new: &NewMessage) -> StoreResult<S
         mentions: new.mentions.users.clone(),
         mention_everyone: new.mentions.everyone,
         reply_to,
+        has_files: !files.is_empty(),
+        files,
         ..Message::default()
     };
     tx.changes.push(Change {

@@ -3,6 +3,8 @@
 //! here blocks the async runtime.
 
 pub mod export;
+pub mod file_reads;
+mod file_writes;
 mod mention_reads;
 mod message_edits;
 mod message_rows;
@@ -14,6 +16,7 @@ mod room_reads;
 mod room_rows;
 mod room_writes;
 mod schema;
+mod search;
 mod writer;
 mod writes;
 
@@ -22,6 +25,7 @@ pub use schema::{DB_FILE, OpenedDb, migrations, open_db};
 pub use writer::{MessageWriter, Publisher, WriterStats};
 
 use super::StoreResult;
+use super::blob_dir::BlobDir;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -31,6 +35,8 @@ pub struct SqliteStore {
     pub writer: MessageWriter,
     /// Read connections.
     pub reader: Arc<ReadPool>,
+    /// File contents.
+    pub blobs: BlobDir,
 }
 
 impl SqliteStore {
@@ -39,7 +45,13 @@ impl SqliteStore {
     /// changes in seq order.
     pub fn start(db: OpenedDb, path: &Path, publish: Publisher) -> StoreResult<Self> {
         let reader = Arc::new(ReadPool::open(path, 4)?);
-        let writer = MessageWriter::spawn(db.conn, publish)?;
-        Ok(Self { writer, reader })
+        let data_dir = path.parent().unwrap_or_else(|| Path::new("."));
+        let blobs = BlobDir::new(data_dir);
+        let writer = MessageWriter::spawn(db.conn, publish, blobs.clone())?;
+        Ok(Self {
+            writer,
+            reader,
+            blobs,
+        })
     }
 }

@@ -15,11 +15,12 @@ fn write<T>(
     f: impl FnOnce(&mut Tx<'_>) -> StoreResult<T>,
 ) -> StoreResult<T> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut changes = Vec::new();
+    let (mut changes, mut dropped) = (Vec::new(), Vec::new());
     let mut t = Tx {
         conn: &tx,
         now: now_ms(),
         changes: &mut changes,
+        dropped: &mut dropped,
     };
     let out = f(&mut t)?;
     tx.commit()?;

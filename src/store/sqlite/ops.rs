@@ -1,12 +1,15 @@
 //! The requests the writer thread serves and what each does inside its
 //! transaction: messages, accounts, sessions, rooms.
 
+use super::file_writes;
 use super::message_edits;
 use super::message_writes;
 use super::room_reads;
 use super::room_writes::{self, Tx};
 use super::writes;
 use crate::domain::Username;
+use crate::store::blob_dir::BlobDir;
+use crate::store::files::{FileInfo, NewUpload};
 use crate::store::models::{Change, Stored, User, UserRef, now_ms};
 use crate::store::{MessageDone, MessageOp, NewMessage, RoomDone, RoomOp};
 use crate::store::{StoreError, StoreResult};
@@ -30,6 +33,14 @@ pub(super) enum Op {
         username: Username,
         password_hash: String,
         reply: oneshot::Sender<StoreResult<User>>,
+    },
+    Upload {
+        upload: NewUpload,
+        reply: oneshot::Sender<StoreResult<FileInfo>>,
+    },
+    SweepUnsent {
+        before: i64,
+        reply: oneshot::Sender<StoreResult<u64>>,
     },
     RevokeSession {
         sid: String,
@@ -67,6 +78,8 @@ pub(super) enum Outcome {
     MessageOp(StoreResult<MessageDone>),
     User(StoreResult<User>),
     Room(StoreResult<RoomDone>),
+    File(StoreResult<FileInfo>),
+    Count(u64),
     Done,
 }
 
@@ -91,6 +104,12 @@ pub(super) fn reply_err(op: Op, err: &StoreError) {
         Op::RevokeSession { reply, .. } => {
             let _ = reply.send(Err(err()));
         }
+        Op::Upload { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        Op::SweepUnsent { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
         Op::Probe { reply } => {
             let _ = reply.send(Err(err()));
         }
@@ -102,6 +121,16 @@ pub(super) fn reply_err(op: Op, err: &StoreError) {
     }
 }
 
+/// What a committed batch produced.
+pub(super) struct Committed {
+    /// Each request's outcome, in order.
+    pub outcomes: Vec<Outcome>,
+    /// The changes to publish, in seq order.
+    pub changes: Vec<Change>,
+    /// Contents no upload names any more (to delete from disk).
+    pub dropped: Vec<String>,
+}
+
 /// Commits `batch`; returns each request's outcome and the changes to
 /// publish: first those another process (the admin CLI) committed since
 /// `last_seq` (the write lock now held means none can come in between), then
@@ -110,21 +139,28 @@ pub(super) fn apply_all(
     conn: &mut Connection,
     batch: &[Op],
     last_seq: i64,
-) -> rusqlite::Result<(Vec<Outcome>, Vec<Change>)> {
+    blobs: &BlobDir,
+) -> rusqlite::Result<Committed> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = now_ms();
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut changes = foreign_changes(&tx, last_seq)?;
+    let mut dropped = Vec::new();
     for op in batch {
         let mut t = Tx {
             conn: &tx,
             now,
             changes: &mut changes,
+            dropped: &mut dropped,
         };
-        outcomes.push(apply(&mut t, op)?);
+        outcomes.push(apply(&mut t, op, blobs)?);
     }
     tx.commit()?;
-    Ok((outcomes, changes))
+    Ok(Committed {
+        outcomes,
+        changes,
+        dropped,
+    })
 }
 
 /// Changes after `last_seq` that this process did not write (cheap when
@@ -141,7 +177,7 @@ fn foreign_changes(conn: &Connection, last_seq: i64) -> rusqlite::Result<Vec<Cha
 
 /// Runs one request. A database error aborts the whole transaction (`Err`);
 /// a refusal of this request alone (not found, forbidden, …) is its outcome.
-fn apply(tx: &mut Tx<'_>, op: &Op) -> rusqlite::Result<Outcome> {
+fn apply(tx: &mut Tx<'_>, op: &Op, blobs: &BlobDir) -> rusqlite::Result<Outcome> {
     Ok(match op {
         // No savepoint: every refusal comes before the first row is written.
         Op::InsertMessage { message, .. } => {
@@ -168,6 +204,10 @@ fn apply(tx: &mut Tx<'_>, op: &Op) -> rusqlite::Result<Outcome> {
             }
             Outcome::User(user)
         }
+        Op::Upload { upload, .. } => Outcome::File(refusal(atomically(tx, |tx| {
+            file_writes::upload(tx, upload, blobs)
+        }))?),
+        Op::SweepUnsent { before, .. } => Outcome::Count(file_writes::sweep_unsent(tx, *before)?),
         Op::RevokeSession {
             sid,
             user_id,

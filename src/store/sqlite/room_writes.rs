@@ -19,6 +19,8 @@ pub(super) struct Tx<'a> {
     pub conn: &'a Connection,
     pub now: i64,
     pub changes: &'a mut Vec<Change>,
+    /// Contents no upload names any more: deleted from disk after the commit.
+    pub dropped: &'a mut Vec<String>,
 }
 
 impl Tx<'_> {

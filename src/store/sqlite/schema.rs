@@ -67,6 +67,7 @@ pub fn open_db(path: &Path) -> StoreResult<OpenedDb> {
     }
     conn.pragma_update(None, "foreign_keys", "ON")?;
     fill_name_keys(&conn)?;
+    super::search::fill_pending_grams(&conn)?;
     conn.execute(
         "DELETE FROM revoked_sessions WHERE expires_at < ?1",
         [crate::store::models::now_ms() / 1000],

@@ -8,10 +8,12 @@
 //! one by one); anything else (busy, disk full, I/O) fails the whole batch at
 //! once, nothing acked, and marks the writer unhealthy until a write succeeds.
 
-use super::ops::{Op, Outcome, apply_all, reply_err};
+use super::ops::{Committed, Op, Outcome, apply_all, reply_err};
 use super::room_reads;
 use super::writes;
 use crate::domain::Username;
+use crate::store::blob_dir::BlobDir;
+use crate::store::files::{FileInfo, NewUpload};
 use crate::store::models::{Change, Stored, User};
 use crate::store::{MessageDone, MessageOp, NewMessage, RoomDone, RoomOp};
 use crate::store::{StoreError, StoreResult};
@@ -58,9 +60,9 @@ pub struct MessageWriter {
 }
 
 impl MessageWriter {
-    /// Starts the writer thread on `conn`.
-    pub fn spawn(conn: Connection, publish: Publisher) -> StoreResult<Self> {
-        let (writer, worker) = Self::new(conn, publish);
+    /// Starts the writer thread on `conn`; file contents go to `blobs`.
+    pub fn spawn(conn: Connection, publish: Publisher, blobs: BlobDir) -> StoreResult<Self> {
+        let (writer, worker) = Self::new(conn, publish, blobs);
         std::thread::Builder::new()
             .name("hearth-writer".into())
             .spawn(move || worker.run())
@@ -69,7 +71,7 @@ impl MessageWriter {
     }
 
     /// The handle and the (not yet running) worker, separately so tests can queue first.
-    fn new(conn: Connection, publish: Publisher) -> (Self, Worker) {
+    fn new(conn: Connection, publish: Publisher, blobs: BlobDir) -> (Self, Worker) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (done_tx, done) = watch::channel(false);
         let stats = Arc::new(WriterStats::default());
@@ -82,6 +84,7 @@ impl MessageWriter {
             last_error_log: None,
             suppressed_errors: 0,
             last_seq: None,
+            blobs,
         };
         (Self { tx, stats, done }, worker)
     }
@@ -100,6 +103,16 @@ impl MessageWriter {
     /// Queues an edit, deletion or reaction and waits for its commit.
     pub async fn message_op(&self, op: MessageOp) -> StoreResult<MessageDone> {
         self.submit(|reply| Op::Message { op, reply }).await
+    }
+
+    /// Records an upload (moving its content into place) and waits for the commit.
+    pub async fn upload(&self, upload: NewUpload) -> StoreResult<FileInfo> {
+        self.submit(|reply| Op::Upload { upload, reply }).await
+    }
+
+    /// Deletes uploads never sent, created before `before` (ms).
+    pub async fn sweep_unsent(&self, before: i64) -> StoreResult<u64> {
+        self.submit(|reply| Op::SweepUnsent { before, reply }).await
     }
 
     /// Queues a room change and waits for its commit.
@@ -195,6 +208,8 @@ struct Worker {
     suppressed_errors: u64,
     /// The newest seq published (read at start).
     last_seq: Option<i64>,
+    /// Where file contents live.
+    blobs: BlobDir,
 }
 
 impl Worker {
@@ -242,8 +257,12 @@ impl Worker {
         }
         let started = Instant::now();
         let last_seq = self.last_seq();
-        match apply_all(&mut self.conn, &batch, last_seq) {
-            Ok((outcomes, changes)) => {
+        match apply_all(&mut self.conn, &batch, last_seq, &self.blobs) {
+            Ok(Committed {
+                outcomes,
+                changes,
+                dropped,
+            }) => {
                 self.stats.failing.store(false, Ordering::Relaxed);
                 self.record(batch.len(), started);
                 if let Some(last) = changes.last() {
@@ -253,6 +272,7 @@ impl Worker {
                     .iter()
                     .any(|c| matches!(c.kind, crate::store::ChangeKind::Deleted { .. }));
                 self.finish(batch, outcomes, &changes);
+                self.unlink(&dropped);
                 if deleted {
                     self.wipe_wal();
                 }
@@ -274,6 +294,21 @@ impl Worker {
                 for op in batch {
                     reply_err(op, &store_err);
                 }
+            }
+        }
+    }
+
+    /// Deletes the contents a committed batch left unnamed, unless a later
+    /// upload in the same batch named them again. On this thread, so no
+    /// upload can move the same content into place meanwhile.
+    fn unlink(&self, dropped: &[String]) {
+        for hash in dropped {
+            let named = self
+                .conn
+                .query_row("SELECT 1 FROM blobs WHERE hash = ?1", [hash], |_| Ok(()))
+                .is_ok();
+            if !named {
+                self.blobs.remove(hash);
             }
         }
     }
@@ -428,6 +463,12 @@ impl Worker {
                 }
                 (Op::Message { reply, .. }, Outcome::MessageOp(r)) => {
                     let _ = reply.send(r);
+                }
+                (Op::Upload { reply, .. }, Outcome::File(f)) => {
+                    let _ = reply.send(f);
+                }
+                (Op::SweepUnsent { reply, .. }, Outcome::Count(n)) => {
+                    let _ = reply.send(Ok(n));
                 }
                 (Op::RevokeSession { reply, .. }, Outcome::Done) => {
                     let _ = reply.send(Ok(()));

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::domain::{ClientId, MessageBody};
+use crate::store::blob_dir::BlobDir;
 use crate::store::{ChangeKind, LOBBY_ID, NewMessage, UserRef, open_db};
 use std::sync::Mutex;
 
@@ -13,6 +14,7 @@ fn msg(room_id: i64, sender: UserRef, body: MessageBody, client_id: ClientId) ->
         body,
         client_id,
         reply_to: None,
+        files: Vec::new(),
         mentions: Default::default(),
     }
 }
@@ -50,7 +52,7 @@ async fn one_transaction_carries_many_queued_inserts() {
     let sink = published.clone();
     let publish: Publisher =
         Box::new(move |c: &[Change]| sink.lock().unwrap().extend(message_ids(c)));
-    let (writer, worker) = MessageWriter::new(db.conn, publish);
+    let (writer, worker) = MessageWriter::new(db.conn, publish, BlobDir::new(dir.path()));
 
     // Queue 200 inserts before the worker runs, as a burst of senders would.
     let mut tasks = Vec::new();
@@ -95,6 +97,7 @@ async fn repeat_client_id_returns_the_same_row_and_publishes_once() {
         Box::new(move |changes: &[Change]| {
             c.fetch_add(message_ids(changes).count() as u64, Ordering::Relaxed);
         }),
+        BlobDir::new(dir.path()),
     )
     .unwrap();
     let u = writer
@@ -151,7 +154,8 @@ async fn a_locked_database_fails_the_whole_batch_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let conn = open_with_user(dir.path());
     conn.busy_timeout(Duration::from_millis(300)).unwrap();
-    let writer = MessageWriter::spawn(conn, Box::new(|_: &[Change]| {})).unwrap();
+    let writer =
+        MessageWriter::spawn(conn, Box::new(|_: &[Change]| {}), BlobDir::new(dir.path())).unwrap();
     let other = Connection::open(dir.path().join("t.db")).unwrap();
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
     let started = Instant::now();
@@ -181,8 +185,12 @@ async fn a_locked_database_fails_the_whole_batch_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_database_acks_nothing_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
-    let writer =
-        MessageWriter::spawn(open_with_user(dir.path()), Box::new(|_: &[Change]| {})).unwrap();
+    let writer = MessageWriter::spawn(
+        open_with_user(dir.path()),
+        Box::new(|_: &[Change]| {}),
+        BlobDir::new(dir.path()),
+    )
+    .unwrap();
     let pages = writer.set_page_limit(1).await.unwrap();
     writer.set_page_limit(pages).await.unwrap();
     let text = "满".repeat(1500);

@@ -1,0 +1,143 @@
+//! Search on SQLite: FTS5 with the trigram tokenizer for terms of 3+
+//! characters (any script), a second FTS5 table of short grams for
+//! 2-character terms. Both are contentless (the text stays in `messages`) and
+//! kept in the writer's transaction: a message is indexed as it is stored,
+//! re-indexed by an edit and taken out by its deletion.
+
+use super::message_rows::{MESSAGE_COLUMNS, MESSAGE_FROM, add_reactions, message_from_row};
+use crate::store::search::{SearchHit, SearchOrder, SearchRequest, fts_phrase, short_grams};
+use rusqlite::{Connection, params};
+
+/// Indexes message `id` with text `content`.
+pub(super) fn index(c: &Connection, id: i64, content: &str) -> rusqlite::Result<()> {
+    if content.is_empty() {
+        return Ok(());
+    }
+    c.prepare_cached("INSERT INTO message_fts (rowid, content) VALUES (?1, ?2)")?
+        .execute(params![id, content])?;
+    let grams = short_grams(content);
+    if !grams.is_empty() {
+        c.prepare_cached("INSERT INTO message_grams (rowid, grams) VALUES (?1, ?2)")?
+            .execute(params![id, grams])?;
+    }
+    Ok(())
+}
+
+/// Takes message `id` out of the index.
+pub(super) fn unindex(c: &Connection, id: i64) -> rusqlite::Result<()> {
+    c.prepare_cached("DELETE FROM message_fts WHERE rowid = ?1")?
+        .execute([id])?;
+    c.prepare_cached("DELETE FROM message_grams WHERE rowid = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+/// After the upgrade to schema v6: writes the short grams of the messages
+/// stored before it (the trigram index was filled by the migration's SQL).
+pub(super) fn fill_pending_grams(c: &Connection) -> rusqlite::Result<()> {
+    let pending: Option<String> = c
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'grams_pending'",
+            [],
+            |r| r.get(0),
+        )
+        .ok();
+    if pending.as_deref() != Some("1") {
+        return Ok(());
+    }
+    let total: i64 = c.query_row(
+        "SELECT COUNT(*) FROM messages WHERE deleted_at IS NULL AND content <> ''",
+        [],
+        |r| r.get(0),
+    )?;
+    tracing::info!(
+        messages = total,
+        "indexing old messages for 2-character search"
+    );
+    c.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        let mut read = c.prepare(
+            "SELECT id, content FROM messages WHERE deleted_at IS NULL AND content <> ''",
+        )?;
+        let mut write = c.prepare("INSERT INTO message_grams (rowid, grams) VALUES (?1, ?2)")?;
+        let mut rows = read.query([])?;
+        while let Some(r) = rows.next()? {
+            let grams = short_grams(&r.get::<_, String>(1)?);
+            if !grams.is_empty() {
+                write.execute(params![r.get::<_, i64>(0)?, grams])?;
+            }
+        }
+        c.execute("DELETE FROM meta WHERE key = 'grams_pending'", [])?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => c.execute_batch("COMMIT"),
+        Err(e) => {
+            let _ = c.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// The messages matching `req` in the rooms its user is a member of now.
+pub(super) fn search(c: &Connection, req: &SearchRequest) -> rusqlite::Result<Vec<SearchHit>> {
+    let long = req
+        .long_terms
+        .iter()
+        .map(|t| fts_phrase(t))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let short = req
+        .grams
+        .iter()
+        .map(|t| fts_phrase(t))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    // The index drives (newest first it stops after `limit` rows); the other
+    // index, if any, filters by rowid.
+    let (driver, matched, filter) = if long.is_empty() {
+        ("message_grams", short, None)
+    } else if short.is_empty() {
+        ("message_fts", long, None)
+    } else {
+        ("message_fts", long, Some(short))
+    };
+    let order = match req.order {
+        SearchOrder::Newest => "f.rowid DESC",
+        SearchOrder::Relevance => "f.rank, f.rowid DESC",
+    };
+    let filter_sql = if filter.is_some() {
+        "AND f.rowid IN (SELECT rowid FROM message_grams WHERE message_grams MATCH ?7)"
+    } else {
+        "AND ?7 IS NULL"
+    };
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS}, r.kind FROM {driver} f CROSS JOIN {MESSAGE_FROM}
+         WHERE {driver} MATCH ?1 AND m.id = f.rowid AND f.rowid < ?2
+           AND m.deleted_at IS NULL
+           AND m.room_id IN (SELECT room_id FROM memberships WHERE user_id = ?3 AND left_seq IS NULL)
+           AND (?4 IS NULL OR m.room_id = ?4) AND (?5 IS NULL OR m.user_id = ?5)
+           {filter_sql}
+         ORDER BY {order} LIMIT ?6"
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![
+            matched,
+            req.before.unwrap_or(i64::MAX),
+            req.user_id,
+            req.room_id,
+            req.author_id,
+            req.limit as i64,
+            filter,
+        ],
+        |r| Ok((message_from_row(r)?, r.get::<_, String>(17)?)),
+    )?;
+    let mut hits = Vec::new();
+    for row in rows {
+        let (message, room_kind) = row?;
+        hits.push(SearchHit { message, room_kind });
+    }
+    add_reactions(c, hits.iter_mut().map(|h| &mut h.message))?;
+    Ok(hits)
+}
