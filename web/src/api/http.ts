@@ -1,3 +1,4 @@
+import type { SearchParams } from './search'
 import type { CreateRoomBody, MemberList, NotifyLevel, ReactionsAnswer, Room, RoomList, StreamPage, UpdateRoomBody, UserList } from './rooms'
 import type {
   ApiErrorBody,
@@ -180,8 +181,8 @@ export function createApiClient(options: ApiClientOptions = {}) {
       request<void>(`api/rooms/${id}/read`, { method: 'POST', body: { last_read_id: lastReadId } }),
     roomHistory: (id: number, before?: number, limit?: number) =>
       request<HistoryPage>(`api/rooms/${id}/messages`, { query: { before, limit } }),
-    sendToRoom: (id: number, content: string, clientId: string, replyTo?: number) =>
-      request<ChatMessage>(`api/rooms/${id}/messages`, { method: 'POST', body: { content, client_id: clientId, reply_to: replyTo } }),
+    sendToRoom: (id: number, content: string, clientId: string, replyTo?: number, files?: number[]) =>
+      request<ChatMessage>(`api/rooms/${id}/messages`, { method: 'POST', body: { content, client_id: clientId, reply_to: replyTo, files } }),
     /** `M` and the messages just before and after it (jumping to a reply's original). */
     roomAround: (id: number, around: number, limit?: number) =>
       request<HistoryPage>(`api/rooms/${id}/messages`, { query: { around, limit } }),
@@ -197,6 +198,14 @@ export function createApiClient(options: ApiClientOptions = {}) {
     stream: (after: number | undefined, signal?: AbortSignal) => request<StreamPage>('api/stream', { query: { after }, signal }),
     searchUsers: (q: string, limit = 20, signal?: AbortSignal) =>
       request<UserList>('api/users', { query: { q, limit }, signal }),
+
+    // ---- search ----
+    /** `GET /api/search`: messages of the caller's rooms; `q` may hold `in:room` and `from:user`. */
+    searchMessages: (params: SearchParams, signal?: AbortSignal) =>
+      request<unknown>('api/search', {
+        query: { q: params.q, order: params.order, before: params.before, limit: params.limit, room_id: params.room_id, from: params.from },
+        signal,
+      }),
   }
 }
 

@@ -18,6 +18,22 @@ export interface PresenceUser {
   username: string
 }
 
+/**
+ * An uploaded file (`POST /api/rooms/{id}/files`). `image`: a PNG, JPEG, GIF
+ * or WebP the server decoded; it has a thumbnail (`GET /api/files/{id}/thumb`)
+ * and its pixel size. The bytes (`GET /api/files/{id}`) need the bearer token.
+ */
+export interface FileInfo {
+  id: number
+  name: string
+  /** Bytes. */
+  size: number
+  mime: string
+  image: boolean
+  width?: number
+  height?: number
+}
+
 /** A message quoted by a reply (PROTOCOL.md §4), as it is now. */
 export interface ReplyRef {
   id: number
@@ -26,6 +42,8 @@ export interface ReplyRef {
   /** The first 200 characters; `""` once deleted. */
   content: string
   deleted?: boolean
+  /** The original's files, when the server says (a quote of a message without text shows them). */
+  files?: FileInfo[]
 }
 
 /** One emoji under a message: `users` lists up to 50 of the `count` people. */
@@ -58,6 +76,8 @@ export interface ChatMessage {
   /** Deleted: `content` is `""`, no mentions, reply or reactions. */
   deleted?: boolean
   reactions?: Reaction[]
+  /** Attached files (absent when none, and on deleted messages). `content` may then be `""`. */
+  files?: FileInfo[]
 }
 
 export interface AuthResponse {
@@ -81,6 +101,10 @@ export interface ServerConfig {
   max_reactions?: number
   /** How often a client may send `typing` (ms). */
   typing_interval_ms?: number
+  /** Largest file the server accepts (bytes). */
+  max_file_bytes?: number
+  /** Files one message may carry. */
+  max_files_per_message?: number
 }
 
 export interface HistoryPage {
@@ -204,6 +228,8 @@ export interface SendFrame {
   room_id?: number
   /** §4: the message this one replies to. */
   reply_to?: number
+  /** Ids of uploaded files (at most `max_files_per_message`); `content` may be `""` then. */
+  files?: number[]
 }
 
 /** §4: the user is typing in a room (ephemeral; throttled by `typing_interval_ms`). */

@@ -29,7 +29,7 @@ import { useRoomsStore } from '@/stores/rooms'
 import { useTypingStore } from '@/stores/typing'
 import { createEmitter, type Listener } from '@/utils/emitter'
 import { ackedMessage } from '@/utils/messages'
-import { postEntry } from '@/utils/outbox'
+import { fileIds, postEntry } from '@/utils/outbox'
 import { storageNamespace } from '@/utils/rooms'
 import { isId } from '@/utils/schemas'
 import type { Emit, TransportEvents, TransportLink } from '@/utils/transport'
@@ -260,6 +260,8 @@ export function useRoomStream(token: MaybeRefOrGetter<string>, options: RoomStre
         const frame: SendFrame = { type: 'message', content: entry.content, client_id: entry.client_id }
         if (entry.room_id !== undefined) frame.room_id = entry.room_id
         if (entry.reply_to !== undefined) frame.reply_to = entry.reply_to
+        const files = fileIds(entry)
+        if (files) frame.files = files
         return frame
       },
       viaHttp: (entry) => box.sendViaHttp(entry, (e) => postEntry(api, e)),

@@ -20,6 +20,10 @@ export const useServerConfigStore = defineStore('serverConfig', () => {
   const maxReactions = ref(20)
   /** How often `typing` may be sent (ms). */
   const typingIntervalMs = ref(1000)
+  /** Largest upload (bytes); null until the server said (it checks anyway). */
+  const maxFileBytes = ref<number | null>(null)
+  /** Files one message may carry. */
+  const maxFilesPerMessage = ref(10)
 
   function apply(config: ServerConfig | null | undefined): void {
     if (!config || typeof config !== 'object') return
@@ -27,7 +31,10 @@ export const useServerConfigStore = defineStore('serverConfig', () => {
     editWindowSecs.value = count(config.edit_window_secs, editWindowSecs.value)
     maxReactions.value = count(config.max_reactions, maxReactions.value, 1)
     typingIntervalMs.value = count(config.typing_interval_ms, typingIntervalMs.value, 100)
+    const fileBytes = count(config.max_file_bytes, 0, 1)
+    if (fileBytes > 0) maxFileBytes.value = fileBytes
+    maxFilesPerMessage.value = count(config.max_files_per_message, maxFilesPerMessage.value, 1)
   }
 
-  return { everyoneMaxMembers, editWindowSecs, maxReactions, typingIntervalMs, apply }
+  return { everyoneMaxMembers, editWindowSecs, maxReactions, typingIntervalMs, maxFileBytes, maxFilesPerMessage, apply }
 })

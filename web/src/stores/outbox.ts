@@ -8,7 +8,7 @@
  */
 import { defineStore } from 'pinia'
 import { computed, shallowRef } from 'vue'
-import type { ChatMessage } from '@/api/types'
+import type { ChatMessage, FileInfo } from '@/api/types'
 import { createEmitter } from '@/utils/emitter'
 import { createOutbox, type Outbox, type OutgoingMessage } from '@/utils/outbox'
 import { useMessagesStore } from './messages'
@@ -66,11 +66,12 @@ export const useOutboxStore = defineStore('outbox', () => {
   }
 
   /**
-   * Queues a message for a room (`replyTo`: the message it answers); returns
-   * its `client_id`. Throws `ChatSendError` for empty or over-long content.
+   * Queues a message for a room (`replyTo`: the message it answers; `files`:
+   * uploaded files it carries, the text may then be empty); returns its
+   * `client_id`. Throws `ChatSendError` for empty or over-long content.
    */
-  function send(roomId: number, content: string, connected: boolean, replyTo?: number): string {
-    return require().submit(content, { room_id: roomId, connected, reply_to: replyTo })
+  function send(roomId: number, content: string, connected: boolean, replyTo?: number, files?: readonly FileInfo[]): string {
+    return require().submit(content, { room_id: roomId, connected, reply_to: replyTo, files })
   }
 
   function retry(clientId: string): void {

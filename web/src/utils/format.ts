@@ -65,3 +65,22 @@ export function avatarColor(name: string): string {
   for (const ch of name) h = (h * 31 + (ch.codePointAt(0) ?? 0)) % 360
   return `hsl(${h}, 55%, 48%)`
 }
+
+/**
+ * A file size for people: `512 B`, `1.5 KB`, `12 KB`, `3.4 MB`, `1.2 GB`
+ * (binary units; one decimal below 10, none above).
+ */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '—'
+  if (bytes < 1024) return `${Math.round(bytes)} B`
+  const units = ['KB', 'MB', 'GB', 'TB']
+  let value = bytes / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  // 9.96 rounds to "10.0": show it as 10.
+  const text = value < 9.95 ? value.toFixed(1).replace(/\.0$/, '') : String(Math.round(value))
+  return `${text} ${units[unit]}`
+}

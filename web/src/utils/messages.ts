@@ -1,5 +1,5 @@
 /** Merging message lists by id (ascending, no duplicates), shared by the lobby client and the rooms app. */
-import type { AckFrame, ChatMessage, PresenceUser, Reaction, ReplyRef } from '@/api/types'
+import type { AckFrame, ChatMessage, FileInfo, PresenceUser, Reaction, ReplyRef } from '@/api/types'
 import { parseMessage } from './schemas'
 
 /** Index of the first message with id ≥ `id` (binary search; the list is ascending). */
@@ -35,7 +35,8 @@ export function sameMessage(a: ChatMessage, b: ChatMessage): boolean {
     !!a.mention_everyone === !!b.mention_everyone &&
     sameJson(a.mentions, b.mentions) &&
     sameJson(a.reply_to, b.reply_to) &&
-    sameJson(a.reactions, b.reactions)
+    sameJson(a.reactions, b.reactions) &&
+    sameJson(a.files, b.files)
   )
 }
 
@@ -72,6 +73,7 @@ export function deletedCopy(m: ChatMessage): ChatMessage {
 export function replyRef(m: ChatMessage): ReplyRef {
   const ref: ReplyRef = { id: m.id, user_id: m.user_id, username: m.username, content: m.deleted ? '' : [...m.content].slice(0, 200).join('') }
   if (m.deleted) ref.deleted = true
+  else if (m.files && m.files.length > 0) ref.files = m.files.map((f) => ({ ...f }))
   return ref
 }
 
@@ -126,7 +128,7 @@ export function mentionsUser(m: Pick<ChatMessage, 'mentions' | 'mention_everyone
  */
 export function ackedMessage(
   frame: AckFrame,
-  entry: { content: string },
+  entry: { content: string; files?: readonly FileInfo[] },
   me: PresenceUser,
   roomId: number | undefined,
   room: { kind: string; name: string } | undefined,
@@ -143,5 +145,6 @@ export function ackedMessage(
     client_id: frame.client_id,
   }
   if (quoted) m.reply_to = replyRef(quoted)
+  if (entry.files && entry.files.length > 0) m.files = entry.files.map((f) => ({ ...f }))
   return m
 }

@@ -8,6 +8,7 @@
  * the user (`@everyone` included) and every message of a direct room.
  */
 import type { ChatMessage } from '@/api/types'
+import { messageText } from './files'
 import { plainText } from './formatMessage'
 import { mentionsUser } from './messages'
 import { notifyLevel, type RoomState } from './rooms'
@@ -33,9 +34,9 @@ export function pageInBackground(doc: Pick<Document, 'visibilityState' | 'hasFoc
   return typeof doc.hasFocus === 'function' && !doc.hasFocus()
 }
 
-/** A notification's body: `username: content`, one plain line of at most 140 characters. */
-export function notificationBody(m: Pick<ChatMessage, 'username' | 'content'>): string {
-  return plainText(`${m.username}: ${m.content}`, 140)
+/** A notification's body: `username: content` (files alone: `[图片]`, `[文件] name`), one plain line of at most 140 characters. */
+export function notificationBody(m: Pick<ChatMessage, 'username' | 'content' | 'files'>): string {
+  return plainText(`${m.username}: ${messageText(m)}`, 140)
 }
 
 export type PermissionState = 'granted' | 'denied' | 'default' | 'unsupported' | 'insecure'

@@ -9,7 +9,7 @@
  */
 import { ref, type Ref } from 'vue'
 import { ApiError, describeError, type ApiClient } from '@/api/http'
-import type { ChatMessage } from '@/api/types'
+import type { ChatMessage, FileInfo } from '@/api/types'
 import { contentProblem, MAX_MESSAGE_CHARS, normalizeContent } from './content'
 import { createClientId } from './ids'
 import { outboxBlobSchema, outboxEntrySchema, validItems, type StoredOutboxEntry } from './schemas'
@@ -26,6 +26,8 @@ export interface OutgoingMessage {
   room_id?: number
   /** §4: the message this one replies to (sent with every attempt, like `client_id`). */
   reply_to?: number
+  /** Uploaded files it carries (their ids go with every attempt; shown while pending). */
+  files?: FileInfo[]
   /** Local time it was queued (ms). */
   queued_at: number
   /** `pending`: waiting to be sent; `sending`: on the wire, no ack yet; `failed`: refused or unconfirmed, needs `retry`. */
@@ -112,6 +114,7 @@ export function createOutbox(options: OutboxOptions) {
     if (e.room !== undefined) entry.room = e.room
     if (e.room_id !== undefined) entry.room_id = e.room_id
     if (e.reply_to !== undefined) entry.reply_to = e.reply_to
+    if (e.files !== undefined && e.files.length > 0) entry.files = e.files
     if (e.error !== undefined) entry.error = e.error
     return entry
   }
@@ -129,17 +132,25 @@ export function createOutbox(options: OutboxOptions) {
     return pending.value.find((e) => e.client_id === clientId)
   }
 
-  /** Validates, queues and persists a message. Returns its `client_id`. */
-  function submit(raw: string, opts: { room?: string; room_id?: number; reply_to?: number; connected: boolean }): string {
+  /**
+   * Validates, queues and persists a message. Returns its `client_id`.
+   * With `files`, the text may be empty (a caption is optional).
+   */
+  function submit(
+    raw: string,
+    opts: { room?: string; room_id?: number; reply_to?: number; files?: readonly FileInfo[]; connected: boolean },
+  ): string {
     const content = normalizeContent(typeof raw === 'string' ? raw : String(raw ?? ''))
+    const files = opts.files && opts.files.length > 0 ? opts.files.map((f) => ({ ...f })) : undefined
     const problem = contentProblem(content, maxChars)
-    if (problem === 'empty') throw new ChatSendError('empty', '消息不能为空')
+    if (problem === 'empty' && !files) throw new ChatSendError('empty', '消息不能为空')
     if (problem === 'too_long') throw new ChatSendError('too_long', `消息不能超过 ${maxChars} 个字符`)
     if (!enabled && !opts.connected) throw new ChatSendError('not_connected', '发送失败，未连接到服务器')
     const entry: OutgoingMessage = { client_id: createClientId(), content, queued_at: Date.now(), state: 'pending', attempts: 0 }
     if (opts.room) entry.room = opts.room
     if (opts.room_id !== undefined) entry.room_id = opts.room_id
     if (opts.reply_to !== undefined) entry.reply_to = opts.reply_to
+    if (files) entry.files = files
     pending.value.push(entry)
     save()
     options.onQueued?.(entry)
@@ -281,9 +292,14 @@ export function replyGone(entry: Pick<OutgoingMessage, 'reply_to'> | undefined, 
   return entry?.reply_to !== undefined && code === 'not_found' ? '回复的消息已被删除，或房间已不可访问' : null
 }
 
+/** The ids of an entry's files (what the frame and the REST body carry), or undefined without files. */
+export function fileIds(entry: Pick<OutgoingMessage, 'files'>): number[] | undefined {
+  return entry.files && entry.files.length > 0 ? entry.files.map((f) => f.id) : undefined
+}
+
 /** Posts an entry with the client's REST API (lobby: `/api/chat/messages`; rooms: `/api/rooms/{id}/messages`). */
 export function postEntry(api: ApiClient, entry: OutgoingMessage): Promise<ChatMessage> {
   return entry.room_id === undefined
     ? api.send(entry.content, entry.client_id, entry.reply_to)
-    : api.sendToRoom(entry.room_id, entry.content, entry.client_id, entry.reply_to)
+    : api.sendToRoom(entry.room_id, entry.content, entry.client_id, entry.reply_to, fileIds(entry))
 }

@@ -5,7 +5,7 @@
  * one that fails is dropped (see `readValid` in `storage.ts`).
  */
 import * as v from 'valibot'
-import type { ChatMessage, User } from '@/api/types'
+import type { ChatMessage, FileInfo, User } from '@/api/types'
 
 /** Ids and cursors: non-negative safe integers (ids beyond 2^53 cannot be represented exactly). */
 export const idSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0))
@@ -22,6 +22,28 @@ export const timestampSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0)
 
 const userRefSchema = v.object({ id: idSchema, username: v.string() })
 
+/**
+ * An optional field of §4: a value of the wrong shape is dropped (the
+ * message still shows), never the whole message.
+ */
+function lenient<T extends v.GenericSchema>(schema: T) {
+  return v.fallback(v.optional(schema), undefined)
+}
+
+/** An uploaded file (`FileInfo`). */
+export const fileInfoSchema = v.object({
+  id: idSchema,
+  name: v.string(),
+  size: idSchema,
+  mime: v.string(),
+  image: v.boolean(),
+  width: lenient(v.pipe(idSchema, v.minValue(1))),
+  height: lenient(v.pipe(idSchema, v.minValue(1))),
+})
+
+/** A message's files: at most 50 kept (the server allows far fewer). */
+export const filesSchema = v.pipe(v.array(fileInfoSchema), v.maxLength(50))
+
 /** §4: the message a reply quotes. */
 export const replyRefSchema = v.object({
   id: idSchema,
@@ -29,6 +51,7 @@ export const replyRefSchema = v.object({
   username: v.string(),
   content: v.string(),
   deleted: v.optional(v.boolean()),
+  files: lenient(filesSchema),
 })
 
 /** §4: one emoji under a message. */
@@ -39,14 +62,6 @@ export const reactionSchema = v.object({
 })
 
 export const reactionsSchema = v.array(reactionSchema)
-
-/**
- * An optional field of §4: a value of the wrong shape is dropped (the
- * message still shows), never the whole message.
- */
-function lenient<T extends v.GenericSchema>(schema: T) {
-  return v.fallback(v.optional(schema), undefined)
-}
 
 export const messageSchema = v.object({
   id: idSchema,
@@ -63,7 +78,16 @@ export const messageSchema = v.object({
   edited_at: lenient(timestampSchema),
   deleted: lenient(v.boolean()),
   reactions: lenient(reactionsSchema),
+  files: lenient(filesSchema),
 })
+
+/** Drops the keys of optional file fields that were left out (`width`/`height` of a wrong shape). */
+function stripUnset(files: FileInfo[] | undefined): void {
+  for (const f of files ?? []) {
+    if (f.width === undefined) delete f.width
+    if (f.height === undefined) delete f.height
+  }
+}
 
 /** A stored message that can be rendered (`created_at` required, right types). */
 export function isChatMessage(value: unknown): value is ChatMessage {
@@ -79,9 +103,13 @@ export function parseMessage(value: unknown): ChatMessage | null {
   if (!result.success) return null
   const m = result.output as ChatMessage
   // Keys of dropped fields (`fallback` leaves them as undefined) go too.
-  for (const key of ['mentions', 'mention_everyone', 'reply_to', 'edited_at', 'deleted', 'reactions'] as const) {
+  for (const key of ['mentions', 'mention_everyone', 'reply_to', 'edited_at', 'deleted', 'reactions', 'files'] as const) {
     if (m[key] === undefined) delete m[key]
   }
+  if (m.deleted || m.files?.length === 0) delete m.files
+  if (m.reply_to && m.reply_to.files === undefined) delete m.reply_to.files
+  stripUnset(m.files)
+  stripUnset(m.reply_to?.files)
   return m
 }
 
@@ -97,19 +125,25 @@ export const cacheBlobSchema = v.object({
 /** The `client_id` rule of PROTOCOL.md §1 (it is sent as is). */
 const clientIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/))
 
-export const outboxEntrySchema = v.object({
-  client_id: clientIdSchema,
-  content: v.pipe(v.string(), v.nonEmpty()),
-  room: v.optional(v.string()),
-  /** Rooms app: the room's id (absent: the lobby). */
-  room_id: v.optional(idSchema),
-  /** §4: the message it replies to. */
-  reply_to: v.optional(idSchema),
-  queued_at: timestampSchema,
-  state: v.optional(v.picklist(['pending', 'sending', 'failed'])),
-  error: v.optional(v.string()),
-  attempts: v.optional(idSchema),
-})
+export const outboxEntrySchema = v.pipe(
+  v.object({
+    client_id: clientIdSchema,
+    /** `""` only with files. */
+    content: v.string(),
+    room: v.optional(v.string()),
+    /** Rooms app: the room's id (absent: the lobby). */
+    room_id: v.optional(idSchema),
+    /** §4: the message it replies to. */
+    reply_to: v.optional(idSchema),
+    /** Uploaded files it carries (sent as their ids; shown while pending). */
+    files: v.optional(filesSchema),
+    queued_at: timestampSchema,
+    state: v.optional(v.picklist(['pending', 'sending', 'failed'])),
+    error: v.optional(v.string()),
+    attempts: v.optional(idSchema),
+  }),
+  v.check((e) => e.content.length > 0 || (e.files?.length ?? 0) > 0),
+)
 
 export type StoredOutboxEntry = v.InferOutput<typeof outboxEntrySchema>
 

@@ -1,0 +1,52 @@
+/**
+ * UI text of attachments, file cards and the image viewer (zh-CN). Kept in
+ * one place so it can move into vue-i18n messages as it is.
+ */
+export const filesText = {
+  attach: '添加附件',
+  dropHint: '松开以上传',
+  dropTarget: (room: string) => `文件将发送到「${room}」`,
+  trayLabel: '待发送的附件',
+  uploading: '上传中',
+  uploaded: '已上传',
+  cancelUpload: '取消上传',
+  remove: '移除',
+  retry: '重试',
+  waitForUploads: '文件还在上传，完成后即可发送',
+  removeFailed: '请先移除上传失败的文件',
+  tooMany: (max: number) => `每条消息最多附加 ${max} 个文件`,
+  tooLarge: (limit: string) => `文件过大，不能超过 ${limit}`,
+  pastedImage: '粘贴的图片',
+  unnamed: '未命名文件',
+  // Summaries (reply quotes, notifications) of a message without text.
+  image: '[图片]',
+  images: (n: number) => `[图片 ×${n}]`,
+  file: (name: string) => `[文件] ${name}`,
+  andMore: (n: number) => ` 等 ${n} 个附件`,
+  attachment: '[附件]',
+  // Files in messages and the viewer.
+  download: '下载',
+  downloadFile: (name: string) => `下载 ${name}`,
+  downloadFailed: '下载失败',
+  openImage: (name: string) => `查看图片：${name}`,
+  imageFailed: '图片加载失败',
+  viewer: '图片查看器',
+  close: '关闭（Esc）',
+  prev: '上一张',
+  next: '下一张',
+  loadingOriginal: '正在加载原图…',
+  errors: {
+    file_too_large: (limit: string | null) => (limit ? `文件过大，不能超过 ${limit}` : '文件过大，超过服务器允许的大小'),
+    upload_quota: '今日上传额度已用完，请明天再试',
+    disk_full: '服务器存储空间已满，请联系管理员',
+    bad_image: '图片无法识别，或像素尺寸过大',
+    not_found: '房间不存在或你无权访问',
+    file_not_found: '文件不存在或你无权访问',
+    archived: '房间已归档，不能上传文件',
+    forbidden: '没有权限上传文件',
+    network: '网络错误，上传失败',
+    aborted: '已取消上传',
+    unauthorized: '登录已失效，请重新登录',
+    bad_response: '服务器返回了无法识别的结果',
+  },
+} as const
