@@ -5,6 +5,10 @@
 use super::models::Message;
 use unicode_script::{Script, UnicodeScript};
 
+/// Relevance ranks the newest this many matches (both stores): ranking all
+/// matches of a common word would read every one of them.
+pub const RANK_POOL: usize = 1000;
+
 /// How results are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SearchOrder {

@@ -369,7 +369,13 @@ async fn bombs_broken_images_and_bad_requests_get_clear_answers() {
     let (status, body) = upload(&app, &amy, 1, "bomb.png", &claimed_png(30_000, 30_000)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["code"], "bad_image");
-    assert!(body["error"]["message"].as_str().unwrap().contains("million"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("million"),
+        "{body}"
+    );
     let mut cut = png(200, 200);
     cut.truncate(cut.len() / 2);
     assert_eq!(

@@ -15,6 +15,7 @@ mod load;
 mod poll;
 mod procstat;
 mod report;
+mod search;
 mod senders;
 mod stats;
 mod suite;
@@ -49,6 +50,8 @@ enum Command {
     Team(team::TeamArgs),
     /// The whole benchmark table against fresh servers; writes a report.
     Suite(suite::SuiteArgs),
+    /// Search over a generated team (1,000,000 messages by default).
+    Search(search::SearchArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
             Command::Poll(args) => poll::run(args).await.map(|r| r.passed()),
             Command::Team(args) => team::run(args).await.map(|r| r.passed()),
             Command::Suite(args) => suite::run(args).await,
+            Command::Search(args) => search::run(args).await.map(|_| true),
         }
     });
     match result {

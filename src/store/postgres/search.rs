@@ -7,11 +7,8 @@ use super::PgStore;
 use super::conn::Conn;
 use super::rows::{MESSAGE_COLUMNS, MESSAGE_FROM, add_reactions, message_from_row};
 use crate::store::StoreResult;
-use crate::store::search::{SearchHit, SearchOrder, SearchRequest};
+use crate::store::search::{RANK_POOL, SearchHit, SearchOrder, SearchRequest};
 use tokio_postgres::types::ToSql;
-
-/// Matches ranked for relevance: the newest this many.
-const RANK_POOL: i64 = 500;
 
 /// `%term%` for ILIKE, its wildcards escaped.
 fn like_pattern(term: &str) -> String {
@@ -42,7 +39,7 @@ impl PgStore {
         let before = req.before.unwrap_or(i64::MAX);
         let limit = match req.order {
             SearchOrder::Newest => req.limit as i64,
-            SearchOrder::Relevance => RANK_POOL,
+            SearchOrder::Relevance => RANK_POOL as i64,
         };
         let patterns: Vec<String> = req.long_terms.iter().map(|t| like_pattern(t)).collect();
         let mut params: Vec<&(dyn ToSql + Sync)> =

@@ -160,6 +160,7 @@ fn open_reader(path: &Path) -> StoreResult<Connection> {
             | OpenFlags::SQLITE_OPEN_URI,
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    super::search::register_functions(&conn)?;
     Ok(conn)
 }
 

@@ -5,8 +5,35 @@
 //! re-indexed by an edit and taken out by its deletion.
 
 use super::message_rows::{MESSAGE_COLUMNS, MESSAGE_FROM, add_reactions, message_from_row};
-use crate::store::search::{SearchHit, SearchOrder, SearchRequest, fts_phrase, short_grams};
-use rusqlite::{Connection, params};
+use crate::store::search::{
+    RANK_POOL, SearchHit, SearchOrder, SearchRequest, fts_phrase, short_grams,
+};
+use rusqlite::{Connection, ToSql, params, params_from_iter};
+
+/// `hearth_has_gram(content, gram)`: whether the text has that short gram;
+/// checks the 2-character words of a query whose longer words drive it.
+pub(super) fn register_functions(c: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    c.create_scalar_function(
+        "hearth_has_gram",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let content = ctx.get_raw(0).as_str().unwrap_or_default();
+            let gram = ctx.get_raw(1).as_str().unwrap_or_default();
+            Ok(has_gram(content, gram))
+        },
+    )
+}
+
+/// Whether `gram` is among the short grams of `content`.
+fn has_gram(content: &str, gram: &str) -> bool {
+    // A CJK pair is there exactly when it is a substring; skip the split.
+    if !content.contains(gram) && gram.chars().all(|c| !c.is_ascii()) {
+        return false;
+    }
+    short_grams(content).split(' ').any(|g| g == gram)
+}
 
 /// Indexes message `id` with text `content`.
 pub(super) fn index(c: &Connection, id: i64, content: &str) -> rusqlite::Result<()> {
@@ -93,46 +120,56 @@ pub(super) fn search(c: &Connection, req: &SearchRequest) -> rusqlite::Result<Ve
         .map(|t| fts_phrase(t))
         .collect::<Vec<_>>()
         .join(" AND ");
-    // The index drives (newest first it stops after `limit` rows); the other
-    // index, if any, filters by rowid.
-    let (driver, matched, filter) = if long.is_empty() {
-        ("message_grams", short, None)
-    } else if short.is_empty() {
-        ("message_fts", long, None)
+    // An index drives (newest first it stops after `limit` rows): the
+    // trigram one when there are longer words, whose matches each 2-character
+    // word then checks on the row; the short-gram one otherwise.
+    let (driver, matched) = if long.is_empty() {
+        ("message_grams", short)
     } else {
-        ("message_fts", long, Some(short))
+        ("message_fts", long)
     };
-    let order = match req.order {
-        SearchOrder::Newest => "f.rowid DESC",
-        SearchOrder::Relevance => "f.rank, f.rowid DESC",
+    // Relevance ranks the newest RANK_POOL matches: ranking every match of
+    // a common word would read all of them (200 ms at a million messages).
+    let (rank, order, pool) = match req.order {
+        SearchOrder::Newest => ("0", "f.rowid DESC", req.limit),
+        SearchOrder::Relevance => ("f.rank", "f.rowid DESC", RANK_POOL.max(req.limit)),
     };
-    let filter_sql = if filter.is_some() {
-        "AND f.rowid IN (SELECT rowid FROM message_grams WHERE message_grams MATCH ?7)"
+    // One parameter per checked gram (?8, ?9, …): the statement stays cached
+    // per number of grams, not per query.
+    let checked: &[String] = if driver == "message_fts" {
+        &req.grams
     } else {
-        "AND ?7 IS NULL"
+        &[]
     };
+    let gram_checks: String = (0..checked.len())
+        .map(|i| format!(" AND hearth_has_gram(m.content, ?{})", i + 8))
+        .collect();
     let sql = format!(
-        "SELECT {MESSAGE_COLUMNS}, r.kind FROM {driver} f CROSS JOIN {MESSAGE_FROM}
-         WHERE {driver} MATCH ?1 AND m.id = f.rowid AND f.rowid < ?2
-           AND m.deleted_at IS NULL
-           AND m.room_id IN (SELECT room_id FROM memberships WHERE user_id = ?3 AND left_seq IS NULL)
-           AND (?4 IS NULL OR m.room_id = ?4) AND (?5 IS NULL OR m.user_id = ?5)
-           {filter_sql}
-         ORDER BY {order} LIMIT ?6"
+        "SELECT * FROM (
+           SELECT {MESSAGE_COLUMNS}, r.kind, {rank} AS score FROM {driver} f CROSS JOIN {MESSAGE_FROM}
+           WHERE {driver} MATCH ?1 AND m.id = f.rowid AND f.rowid < ?2
+             AND m.deleted_at IS NULL
+             AND m.room_id IN (SELECT room_id FROM memberships WHERE user_id = ?3 AND left_seq IS NULL)
+             AND (?4 IS NULL OR m.room_id = ?4) AND (?5 IS NULL OR m.user_id = ?5){gram_checks}
+           ORDER BY {order} LIMIT ?6)
+         ORDER BY score, 1 DESC LIMIT ?7"
     );
     let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        params![
-            matched,
-            req.before.unwrap_or(i64::MAX),
-            req.user_id,
-            req.room_id,
-            req.author_id,
-            req.limit as i64,
-            filter,
-        ],
-        |r| Ok((message_from_row(r)?, r.get::<_, String>(17)?)),
-    )?;
+    let before = req.before.unwrap_or(i64::MAX);
+    let (pool, limit) = (pool as i64, req.limit as i64);
+    let mut values: Vec<&dyn ToSql> = vec![
+        &matched,
+        &before,
+        &req.user_id,
+        &req.room_id,
+        &req.author_id,
+        &pool,
+        &limit,
+    ];
+    values.extend(checked.iter().map(|g| g as &dyn ToSql));
+    let rows = stmt.query_map(params_from_iter(values), |r| {
+        Ok((message_from_row(r)?, r.get::<_, String>(17)?))
+    })?;
     let mut hits = Vec::new();
     for row in rows {
         let (message, room_kind) = row?;

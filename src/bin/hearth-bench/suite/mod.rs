@@ -6,7 +6,7 @@
 mod charts;
 mod markdown;
 mod polling;
-mod servers;
+pub mod servers;
 
 use crate::poll::PollReport;
 use crate::report::LoadReport;

@@ -24,7 +24,22 @@ pub struct Server {
 impl Server {
     /// Starts `hearth serve` on a free loopback port with limits out of the way.
     pub async fn start(args: &SuiteArgs) -> anyhow::Result<Self> {
-        let bin = match &args.server {
+        let dir = std::env::temp_dir().join(format!(
+            "hearth-bench-{}-{}",
+            std::process::id(),
+            crate::stats::now_us()
+        ));
+        Self::start_in(args.server.as_ref(), args.server_cpus.as_deref(), dir).await
+    }
+
+    /// Starts `hearth serve` (the binary `server`, else the `hearth` beside
+    /// this program) on the data dir `dir`, pinned to `cpus` if given.
+    pub async fn start_in(
+        server: Option<&PathBuf>,
+        cpus: Option<&str>,
+        dir: PathBuf,
+    ) -> anyhow::Result<Self> {
+        let bin = match server {
             Some(p) => p.clone(),
             None => std::env::current_exe()?.with_file_name("hearth"),
         };
@@ -34,12 +49,7 @@ impl Server {
                 bin.display()
             );
         }
-        let dir = std::env::temp_dir().join(format!(
-            "hearth-bench-{}-{}",
-            std::process::id(),
-            crate::stats::now_us()
-        ));
-        let mut cmd = match &args.server_cpus {
+        let mut cmd = match cpus {
             Some(cpus) => {
                 let mut c = Command::new("taskset");
                 c.args(["-c", cpus]).arg(&bin);
