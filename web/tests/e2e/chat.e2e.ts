@@ -2,17 +2,16 @@
  * Browser end-to-end tests against the real server (see harness.ts).
  * Run: `npm run e2e` (needs target/release/hearth or HEARTH_BIN, and /usr/bin/chromium).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
 import {
   DESKTOP,
   HearthServer,
-  launchBrowser,
   makeDataDir,
   newPage,
   PHONE,
-  prepareResultsDir,
   screenshotPath,
+  setUpSuite,
   watchPage,
 } from './harness'
 
@@ -28,8 +27,7 @@ const suffix = Date.now().toString(36).slice(-5)
 const ALICE = `alice_${suffix}`
 const BOB = `鲍勃_${suffix}`
 
-let browser: Browser
-let server: HearthServer
+const suite = setUpSuite({ name: 'main' })
 
 function status(page: Page) {
   return page.getByTestId('connection-status')
@@ -90,19 +88,6 @@ async function history(srv: HearthServer, token: string): Promise<Message[]> {
   return res.body.messages
 }
 
-beforeAll(async () => {
-  const dir = prepareResultsDir()
-  console.log(`[e2e] screenshots and server logs: ${dir}`)
-  server = new HearthServer(makeDataDir(), 'main')
-  await server.start()
-  browser = await launchBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.dispose()
-})
-
 describe('Hearth web client (real server, Chromium)', () => {
   let alice: Page
   let bob: Page
@@ -110,13 +95,13 @@ describe('Hearth web client (real server, Chromium)', () => {
   let bobWatch: ReturnType<typeof watchPage>
 
   it('shows the login page and server validation messages in place', async () => {
-    const { page, context } = await newPage(browser, DESKTOP)
-    await page.goto(server.url)
+    const { page, context } = await newPage(suite.browser, DESKTOP)
+    await page.goto(suite.server.url)
     await page.getByRole('heading', { name: 'Hearth 聊天室' }).waitFor()
     await page.screenshot({ path: screenshotPath('login-desktop.png') })
 
-    const phone = await newPage(browser, PHONE)
-    await phone.page.goto(server.url)
+    const phone = await newPage(suite.browser, PHONE)
+    await phone.page.goto(suite.server.url)
     await phone.page.getByRole('heading', { name: 'Hearth 聊天室' }).waitFor()
     await phone.page.screenshot({ path: screenshotPath('login-mobile.png') })
     await phone.context.close()
@@ -135,7 +120,7 @@ describe('Hearth web client (real server, Chromium)', () => {
     await page.getByText('用户名或密码错误').waitFor()
 
     // Server: a taken name (case-insensitive) is reported under the user name.
-    const taken = await server.api('api/auth/register', { method: 'POST', body: { username: 'Taken_' + suffix, password: PASSWORD } })
+    const taken = await suite.server.api('api/auth/register', { method: 'POST', body: { username: 'Taken_' + suffix, password: PASSWORD } })
     expect(taken.status).toBe(201)
     await page.getByRole('tab', { name: '注册' }).click()
     await page.getByPlaceholder('用户名').fill('taken_' + suffix)
@@ -147,15 +132,15 @@ describe('Hearth web client (real server, Chromium)', () => {
   })
 
   it('two users chat both ways in real time', async () => {
-    const a = await newPage(browser, DESKTOP)
-    const b = await newPage(browser, PHONE)
+    const a = await newPage(suite.browser, DESKTOP)
+    const b = await newPage(suite.browser, PHONE)
     alice = a.page
     bob = b.page
     aliceWatch = watchPage(alice, 'alice')
     bobWatch = watchPage(bob, 'bob')
 
-    await register(alice, server.url, ALICE)
-    await register(bob, server.url, BOB)
+    await register(alice, suite.server.url, ALICE)
+    await register(bob, suite.server.url, BOB)
 
     for (const page of [alice, bob]) {
       await page.getByTestId('online-count').filter({ hasText: '在线: 2' }).waitFor({ timeout: 5000 })
@@ -229,12 +214,12 @@ describe('Hearth web client (real server, Chromium)', () => {
     expect(aliceWatch.dialogs).toEqual([])
     expect(bobWatch.dialogs).toEqual([])
     // Stored raw, not HTML-escaped.
-    const stored = await history(server, await tokenOf(alice))
+    const stored = await history(suite.server, await tokenOf(alice))
     expect(stored.some((m) => m.content === payload)).toBe(true)
   })
 
   it('survives a server restart: 重连中... then 已连接, outage messages delivered exactly once', async () => {
-    const code = await server.stop()
+    const code = await suite.server.stop()
     expect(code).toBe(0)
     await waitForStatus(alice, '重连中...', 10_000)
     await waitForStatus(bob, '重连中...', 10_000)
@@ -247,7 +232,7 @@ describe('Hearth web client (real server, Chromium)', () => {
     expect(await bob.getByTestId('pending-message').count()).toBe(1)
     await bob.screenshot({ path: screenshotPath('chat-reconnecting-mobile.png') })
 
-    await server.start(server.port)
+    await suite.server.start(suite.server.port)
     await waitForStatus(alice, '已连接', 30_000)
     await waitForStatus(bob, '已连接', 30_000)
 
@@ -266,7 +251,7 @@ describe('Hearth web client (real server, Chromium)', () => {
     expect(list.indexOf('会议室在三楼 301')).toBeLessThan(positions[0]!)
 
     // The database holds each exactly once.
-    const stored = await history(server, await tokenOf(bob))
+    const stored = await history(suite.server, await tokenOf(bob))
     for (const text of [...outage, '鲍勃断线时发的消息']) {
       expect(stored.filter((m) => m.content === text)).toHaveLength(1)
     }
@@ -286,7 +271,7 @@ describe('Hearth web client (real server, Chromium)', () => {
     // 120 more messages over REST, as bob, spaced to stay within the rate limit.
     const token = await tokenOf(bob)
     for (let i = 1; i <= 120; i++) {
-      const res = await server.api('api/chat/messages', { method: 'POST', token, body: { content: `历史消息 ${i}`, client_id: `hist-${suffix}-${i}` } })
+      const res = await suite.server.api('api/chat/messages', { method: 'POST', token, body: { content: `历史消息 ${i}`, client_id: `hist-${suffix}-${i}` } })
       if (res.status === 429) {
         // Rate limit (10/s, burst 20): wait as the server says, then resend the same client_id.
         await new Promise((r) => setTimeout(r, Math.max(250, Number(res.headers.get('retry-after') ?? 1) * 1000)))
@@ -297,8 +282,8 @@ describe('Hearth web client (real server, Chromium)', () => {
     }
     await waitForMessage(alice, '历史消息 120', 10_000)
 
-    const fresh = await newPage(browser, DESKTOP)
-    await login(fresh.page, server.url, ALICE)
+    const fresh = await newPage(suite.browser, DESKTOP)
+    await login(fresh.page, suite.server.url, ALICE)
     await waitForMessage(fresh.page, '历史消息 120')
     // Only the newest page at first.
     expect(await countOf(fresh.page, '历史消息 1')).toBe(0)
@@ -311,7 +296,7 @@ describe('Hearth web client (real server, Chromium)', () => {
     await fresh.page.getByText('没有更早的消息了').waitFor()
     await waitForMessage(fresh.page, '你好，鲍勃！今天的站会改到下午三点 ☕')
     const all = await contents(fresh.page)
-    const stored = await history(server, token)
+    const stored = await history(suite.server, token)
     expect(all.slice(-stored.length)).toEqual(stored.map((m) => m.content))
     expect(new Set(all).size).toBe(all.length)
 
@@ -326,10 +311,10 @@ describe('Hearth web client (real server, Chromium)', () => {
   })
 
   it('falls back to polling when the WebSocket upgrade is refused', async () => {
-    const { page, context } = await newPage(browser, DESKTOP)
+    const { page, context } = await newPage(suite.browser, DESKTOP)
     // A proxy that breaks WebSocket: every upgrade is closed before the server's hello.
     await context.routeWebSocket(/\/api\/chat\/ws/, (ws) => ws.close({ code: 4000, reason: 'blocked by test proxy' }))
-    await login(page, server.url, BOB)
+    await login(page, suite.server.url, BOB)
     await page.getByTestId('transport-polling').waitFor({ timeout: 15_000 })
     await waitForStatus(page, '已连接')
 
@@ -348,8 +333,8 @@ describe('Hearth web client (real server, Chromium)', () => {
       const config = await pollServer.api<{ websocket: boolean }>('api/config')
       expect(config.body.websocket).toBe(false)
 
-      const a = await newPage(browser, DESKTOP)
-      const b = await newPage(browser, PHONE)
+      const a = await newPage(suite.browser, DESKTOP)
+      const b = await newPage(suite.browser, PHONE)
       const sockets: string[] = []
       for (const p of [a.page, b.page]) p.on('websocket', (ws) => sockets.push(ws.url()))
       await register(a.page, pollServer.url, 'p_' + ALICE)
@@ -408,9 +393,9 @@ describe('Hearth web client (real server, Chromium)', () => {
     await alice.getByText('已退出登录').waitFor()
     expect(await tokenOf(alice)).toBe('')
     // Signed out on the server too: the old token is refused.
-    const me = await server.api('api/auth/me', { token: before })
+    const me = await suite.server.api('api/auth/me', { token: before })
     expect(me.status).toBe(401)
-    await login(alice, server.url, ALICE)
+    await login(alice, suite.server.url, ALICE)
     await waitForMessage(alice, '轮询也能收到')
     expect(aliceWatch.errors).toEqual([])
     expect(bobWatch.errors).toEqual([])

@@ -9,9 +9,9 @@
  * the usual XSS payloads through every feature. Screenshots go to
  * e2e-results/conversation/.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { DESKTOP, HearthServer, launchBrowser, makeDataDir, PHONE, prepareResultsDir, registerUser, screenshot, signIn as signInAs, waitConnected, type watchPage } from './harness'
+import { describe, expect, it } from 'vitest'
+import type { BrowserContext, Page } from 'playwright-core'
+import { DESKTOP, PHONE, registerUser, screenshot, setUpSuite, signIn as signInAs, waitConnected, type Person } from './harness'
 
 const suffix = Date.now().toString(36).slice(-5)
 const AMY = `amy_${suffix}`
@@ -26,18 +26,8 @@ const XSS = [
   '[x](javascript:window.__xss=5) <a href="javascript:window.__xss=6">a</a>',
 ]
 
-let browser: Browser
-let server: HearthServer
-let results: string
+const suite = setUpSuite({ results: 'conversation', args: ['--send-rate', '100', '--send-burst', '200'] })
 
-interface Person {
-  name: string
-  context: BrowserContext
-  page: Page
-  token: string
-  id: number
-  watch: ReturnType<typeof watchPage>
-}
 
 /** Page hooks: a switch for "in the background", and a record of every desktop notification. */
 function backgroundAndNotificationHooks(): void {
@@ -68,37 +58,36 @@ async function setBackground(page: Page, background: boolean): Promise<void> {
 }
 
 function shot(page: Page, name: string, settle = true): Promise<void> {
-  return screenshot(page, results, name, settle)
+  return screenshot(page, suite.results, name, settle)
 }
 
 function message(page: Page, id: number) {
   return page.locator(`[data-testid="message"][data-message-id="${id}"]`)
 }
 
-async function register(name: string, options: typeof DESKTOP | typeof PHONE): Promise<Person> {
-  const person = await registerUser(browser, server, name, options, async (context) => {
-    await context.grantPermissions(['notifications'], { origin: server.url })
+function register(name: string, options: typeof DESKTOP | typeof PHONE): Promise<Person> {
+  return registerUser(suite.browser, suite.server, name, options, async (context) => {
+    await context.grantPermissions(['notifications'], { origin: suite.server.url })
     await context.addInitScript(backgroundAndNotificationHooks)
   })
-  return { name, ...person }
 }
 
 /** Another browser signed in as `name` (nothing cached yet). */
 function signIn(name: string, options: typeof DESKTOP | typeof PHONE): Promise<{ context: BrowserContext; page: Page }> {
-  return signInAs(browser, server, name, options)
+  return signInAs(suite.browser, suite.server, name, options)
 }
 
 /** Sends over REST (setting the scene); returns the message id. */
 async function post(person: Person, roomId: number, content: string, replyTo?: number): Promise<number> {
   const body: Record<string, unknown> = { content, client_id: `e2e-${Math.random().toString(36).slice(2)}` }
   if (replyTo) body.reply_to = replyTo
-  const res = await server.api<{ id: number }>(`api/rooms/${roomId}/messages`, { method: 'POST', token: person.token, body })
+  const res = await suite.server.api<{ id: number }>(`api/rooms/${roomId}/messages`, { method: 'POST', token: person.token, body })
   expect(res.status).toBe(201)
   return res.body.id
 }
 
 async function openRoom(page: Page, roomId: number): Promise<void> {
-  await page.goto(`${server.url}#/rooms/${roomId}`)
+  await page.goto(`${suite.server.url}#/rooms/${roomId}`)
   await page.getByTestId('room-title').waitFor()
   await waitConnected(page)
 }
@@ -106,19 +95,6 @@ async function openRoom(page: Page, roomId: number): Promise<void> {
 async function xssFired(person: Person): Promise<unknown> {
   return person.page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss)
 }
-
-beforeAll(async () => {
-  results = prepareResultsDir('conversation')
-  console.log(`[e2e] conversation screenshots and server log: ${results}`)
-  server = new HearthServer(makeDataDir(), 'conversation', ['--send-rate', '100', '--send-burst', '200'], results)
-  await server.start()
-  browser = await launchBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.dispose()
-})
 
 describe('conversation features (real server, two Chromium browsers)', () => {
   let amy: Person
@@ -128,7 +104,7 @@ describe('conversation features (real server, two Chromium browsers)', () => {
   it('mention completion in one browser moves the badge and the tab title in the other', async () => {
     amy = await register(AMY, DESKTOP)
     ben = await register(BEN, DESKTOP)
-    const room = await server.api<{ id: number }>('api/rooms', {
+    const room = await suite.server.api<{ id: number }>('api/rooms', {
       method: 'POST',
       token: amy.token,
       body: { name: ROOM, kind: 'closed', member_ids: [ben.id] },
@@ -282,7 +258,7 @@ describe('conversation features (real server, two Chromium browsers)', () => {
     // Payloads as content, an edit, a reply's quote and a notification's text.
     const ids: number[] = []
     for (const p of XSS) ids.push(await post(amy, roomId, p))
-    const edited = await server.api(`api/messages/${ids[0]}`, { method: 'PATCH', token: amy.token, body: { content: XSS[3] } })
+    const edited = await suite.server.api(`api/messages/${ids[0]}`, { method: 'PATCH', token: amy.token, body: { content: XSS[3] } })
     expect(edited.status).toBe(200)
     await post(amy, roomId, XSS[1], ids[2])
     await setBackground(ben.page, true)
@@ -319,7 +295,7 @@ describe('conversation features (real server, two Chromium browsers)', () => {
 
     await ben.page.getByTestId('notify-level').selectOption('none')
     await expect
-      .poll(async () => (await server.api<{ notify: string }>(`api/rooms/${roomId}`, { token: ben.token })).body.notify)
+      .poll(async () => (await suite.server.api<{ notify: string }>(`api/rooms/${roomId}`, { token: ben.token })).body.notify)
       .toBe('none')
 
     // The same room on a phone: actions behind ⋯, the picker as a sheet.

@@ -7,9 +7,9 @@
  * ben searches for a message outside his loaded page and the hit opens it in
  * the room, flashed. Desktop and 390 px screenshots go to e2e-results/files/.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { DESKTOP, HearthServer, launchBrowser, makeDataDir, PHONE, prepareResultsDir, registerUser, screenshot, signIn, waitConnected, type watchPage } from './harness'
+import { describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { DESKTOP, PHONE, registerUser, screenshot, setUpSuite, signIn, waitConnected, type Person } from './harness'
 
 const suffix = Date.now().toString(36).slice(-5)
 const AMY = `amy_${suffix}`
@@ -17,21 +17,11 @@ const BEN = `本_${suffix}`
 const ROOM = `文件_${suffix}`
 const MEETING = '明天的会议改到下午三点'
 
-let browser: Browser
-let server: HearthServer
-let results: string
+const suite = setUpSuite({ results: 'files', args: ['--send-rate', '100', '--send-burst', '200'] })
 
-interface Person {
-  name: string
-  context: BrowserContext
-  page: Page
-  token: string
-  id: number
-  watch: ReturnType<typeof watchPage>
-}
 
 function shot(page: Page, name: string, settle = true): Promise<void> {
-  return screenshot(page, results, name, settle)
+  return screenshot(page, suite.results, name, settle)
 }
 
 function message(page: Page, id: number) {
@@ -39,7 +29,7 @@ function message(page: Page, id: number) {
 }
 
 async function openRoom(page: Page, roomId: number): Promise<void> {
-  await page.goto(`${server.url}#/rooms/${roomId}`)
+  await page.goto(`${suite.server.url}#/rooms/${roomId}`)
   await page.getByTestId('room-title').waitFor()
   await waitConnected(page)
 }
@@ -47,7 +37,7 @@ async function openRoom(page: Page, roomId: number): Promise<void> {
 /** Sends over REST (setting the scene); returns the message id. */
 async function post(person: Person, roomId: number, content: string): Promise<number> {
   const body = { content, client_id: `e2e-${Math.random().toString(36).slice(2)}` }
-  const res = await server.api<{ id: number }>(`api/rooms/${roomId}/messages`, { method: 'POST', token: person.token, body })
+  const res = await suite.server.api<{ id: number }>(`api/rooms/${roomId}/messages`, { method: 'POST', token: person.token, body })
   expect(res.status).toBe(201)
   return res.body.id
 }
@@ -116,19 +106,6 @@ async function imageLoaded(page: Page, selector = '[data-testid="message-image"]
   return img.evaluate((el) => ({ src: (el as HTMLImageElement).src, width: (el as HTMLImageElement).naturalWidth }))
 }
 
-beforeAll(async () => {
-  results = prepareResultsDir('files')
-  console.log(`[e2e] files screenshots and server log: ${results}`)
-  server = new HearthServer(makeDataDir(), 'files', ['--send-rate', '100', '--send-burst', '200'], results)
-  await server.start()
-  browser = await launchBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.dispose()
-})
-
 describe('files, images and search (real server, two Chromium browsers)', () => {
   let amy: Person
   let ben: Person
@@ -136,16 +113,16 @@ describe('files, images and search (real server, two Chromium browsers)', () => 
   let imageMessage = 0
 
   it('a pasted screenshot uploads with a progress bar and is sent; the other browser shows its thumbnail', async () => {
-    amy = { name: AMY, ...(await registerUser(browser, server, AMY, DESKTOP)) }
-    ben = { name: BEN, ...(await registerUser(browser, server, BEN, DESKTOP)) }
-    const room = await server.api<{ id: number }>('api/rooms', { method: 'POST', token: amy.token, body: { name: ROOM, kind: 'closed', member_ids: [ben.id] } })
+    amy = await registerUser(suite.browser, suite.server, AMY, DESKTOP)
+    ben = await registerUser(suite.browser, suite.server, BEN, DESKTOP)
+    const room = await suite.server.api<{ id: number }>('api/rooms', { method: 'POST', token: amy.token, body: { name: ROOM, kind: 'closed', member_ids: [ben.id] } })
     expect(room.status).toBe(201)
     roomId = room.body.id
     await openRoom(amy.page, roomId)
     await openRoom(ben.page, roomId)
 
     // A file big enough to watch (at most half the server's limit), sent slowly.
-    const config = await server.api<{ max_file_bytes?: number; max_files_per_message?: number }>('api/config')
+    const config = await suite.server.api<{ max_file_bytes?: number; max_files_per_message?: number }>('api/config')
     expect(config.body.max_files_per_message).toBe(10)
     const target = Math.min(1_500_000, (config.body.max_file_bytes ?? 3_000_000) / 2)
     const cdp = await amy.context.newCDPSession(amy.page)
@@ -236,7 +213,7 @@ describe('files, images and search (real server, two Chromium browsers)', () => 
     const target = await post(amy, roomId, MEETING)
     for (let i = 0; i < 60; i++) await post(amy, roomId, `填充消息 ${i}`)
     // ben on another computer: only the newest page is loaded there.
-    const { context, page } = await signIn(browser, server, BEN, DESKTOP)
+    const { context, page } = await signIn(suite.browser, suite.server, BEN, DESKTOP)
     await openRoom(page, roomId)
     await page.locator('[data-testid="message"]', { hasText: '填充消息 59' }).waitFor()
     expect(await message(page, target).count()).toBe(0)
@@ -266,7 +243,7 @@ describe('files, images and search (real server, two Chromium browsers)', () => 
   })
 
   it('390 px wide: composer with an attachment, the thumbnail, the viewer and search', async () => {
-    const { context, page } = await signIn(browser, server, BEN, PHONE)
+    const { context, page } = await signIn(suite.browser, suite.server, BEN, PHONE)
     await openRoom(page, roomId)
     await pasteImage(page, 800, 600, 0)
     const chip = page.getByTestId('attachment').first()

@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, beforeAll } from 'vitest'
 
 export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 export const RESULTS_DIR = resolve(process.env.E2E_RESULTS ?? join(WEB_DIR, 'e2e-results'))
@@ -179,6 +180,58 @@ export async function launchBrowser(): Promise<Browser> {
   })
 }
 
+/** What one e2e test file runs against; the fields are set once its `beforeAll` has run. */
+export interface E2eSuite {
+  readonly server: HearthServer
+  readonly browser: Browser
+  /** The file's results folder (screenshots and the server log). */
+  readonly results: string
+}
+
+/**
+ * Registers the test file's `beforeAll`/`afterAll`: a clean results folder
+ * (`results`, a subfolder, or the top level without it), a `hearth serve`
+ * named `name` (default: the subfolder) with `args` that logs there, and
+ * Chromium; both are closed after the file's tests.
+ */
+export function setUpSuite(options: { results?: string; name?: string; args?: string[] }): E2eSuite {
+  const { results: sub, args = [] } = options
+  const name = options.name ?? sub
+  if (!name) throw new Error('setUpSuite: a server name (or a results subfolder) is needed')
+  let server: HearthServer | undefined
+  let browser: Browser | undefined
+  let results: string | undefined
+
+  beforeAll(async () => {
+    results = prepareResultsDir(sub)
+    console.log(sub ? `[e2e] ${sub} screenshots and server log: ${results}` : `[e2e] screenshots and server logs: ${results}`)
+    server = new HearthServer(makeDataDir(), name, args, results)
+    await server.start()
+    browser = await launchBrowser()
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.dispose()
+  })
+
+  function ready<T>(value: T | undefined, what: string): T {
+    if (value === undefined) throw new Error(`e2e: no ${what} yet (it is set up in beforeAll)`)
+    return value
+  }
+  return {
+    get server() {
+      return ready(server, 'server')
+    },
+    get browser() {
+      return ready(browser, 'browser')
+    },
+    get results() {
+      return ready(results, 'results folder')
+    },
+  }
+}
+
 export const DESKTOP = { viewport: { width: 1280, height: 800 } }
 export const PHONE = {
   viewport: { width: 390, height: 844 },
@@ -218,10 +271,19 @@ export async function waitConnected(page: Page): Promise<void> {
   await page.getByTestId('connection-status').filter({ hasText: '已连接' }).waitFor()
 }
 
+/** A registered user's browser context, signed in, with the account's token and id. */
+export interface Person {
+  name: string
+  context: BrowserContext
+  page: Page
+  token: string
+  id: number
+  watch: ReturnType<typeof watchPage>
+}
+
 /**
  * Registers `name` in a new browser context (after `prepare`, e.g. granting
- * permissions or adding init scripts) and returns it signed in, with the
- * account's token and id.
+ * permissions or adding init scripts) and returns it signed in.
  */
 export async function registerUser(
   browser: Browser,
@@ -229,7 +291,7 @@ export async function registerUser(
   name: string,
   options: typeof DESKTOP | typeof PHONE,
   prepare?: (context: BrowserContext) => Promise<void>,
-): Promise<{ context: BrowserContext; page: Page; token: string; id: number; watch: ReturnType<typeof watchPage> }> {
+): Promise<Person> {
   const { context, page } = await newPage(browser, options)
   await prepare?.(context)
   const watch = watchPage(page, name)
@@ -243,7 +305,7 @@ export async function registerUser(
   const token = await page.evaluate(() => localStorage.getItem('auth_token') ?? '')
   const me = await server.api<{ id: number }>('api/auth/me', { token })
   if (me.status !== 200) throw new Error(`api/auth/me answered ${me.status} for ${name}`)
-  return { context, page, token, id: me.body.id, watch }
+  return { name, context, page, token, id: me.body.id, watch }
 }
 
 /** Another browser (phone or desktop) signed in as `name`. */

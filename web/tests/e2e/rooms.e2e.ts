@@ -4,21 +4,18 @@
  * ben; cat never sees either. Screenshots go to e2e-results/rooms/.
  * Run: `npm run e2e` (needs target/release/hearth or HEARTH_BIN, and /usr/bin/chromium).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import type { BrowserContext, Page } from 'playwright-core'
 import { join } from 'node:path'
 import {
   DESKTOP,
-  HearthServer,
-  launchBrowser,
-  makeDataDir,
   PHONE,
-  prepareResultsDir,
   registerUser,
   screenshot,
+  setUpSuite,
   signIn,
   waitConnected,
-  type watchPage,
+  type Person,
 } from './harness'
 
 const suffix = Date.now().toString(36).slice(-5)
@@ -27,22 +24,12 @@ const BEN = `本_${suffix}`
 const CAT = `cat_${suffix}`
 const ROOM = `设计评审_${suffix}`
 
-let browser: Browser
-let server: HearthServer
-let results: string
+const suite = setUpSuite({ results: 'rooms' })
 
-interface Person {
-  name: string
-  context: BrowserContext
-  page: Page
-  token: string
-  id: number
-  watch: ReturnType<typeof watchPage>
-}
 
 /** The app's URL of a room (the router uses the URL fragment). */
 function roomUrl(id: number): string {
-  return `${server.url}#/rooms/${id}`
+  return `${suite.server.url}#/rooms/${id}`
 }
 
 /** The room id in the page's URL. */
@@ -54,7 +41,7 @@ function currentRoom(page: Page): number {
 
 /** Takes a screenshot once drawers and dialogs have finished sliding in or out. */
 function shot(page: Page, name: string): Promise<void> {
-  return screenshot(page, results, name)
+  return screenshot(page, suite.results, name)
 }
 
 async function waitForMessage(page: Page, text: string, timeout = 15_000): Promise<void> {
@@ -71,13 +58,13 @@ async function send(page: Page, text: string): Promise<void> {
   await box.press('Enter')
 }
 
-async function register(name: string, options: typeof DESKTOP | typeof PHONE): Promise<Person> {
-  return { name, ...(await registerUser(browser, server, name, options)) }
+function register(name: string, options: typeof DESKTOP | typeof PHONE): Promise<Person> {
+  return registerUser(suite.browser, suite.server, name, options)
 }
 
 /** Another browser (phone or desktop) signed in as `person`. */
 function signInElsewhere(person: Person, options: typeof DESKTOP | typeof PHONE): Promise<{ context: BrowserContext; page: Page }> {
-  return signIn(browser, server, person.name, options)
+  return signIn(suite.browser, suite.server, person.name, options)
 }
 
 /** Picks `name` in the open dialog's user picker (`GET /api/users?q=`). */
@@ -92,19 +79,6 @@ async function pickUser(page: Page, scope: string, person: Person): Promise<void
 function unreadBadge(page: Page, roomId: number) {
   return page.getByTestId(`room-unread-${roomId}`)
 }
-
-beforeAll(async () => {
-  results = prepareResultsDir('rooms')
-  console.log(`[e2e] rooms screenshots and server log: ${results}`)
-  server = new HearthServer(makeDataDir(), 'rooms', [], results)
-  await server.start()
-  browser = await launchBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.dispose()
-})
 
 describe('rooms and direct messages (real server, Chromium)', () => {
   let amy: Person
@@ -144,7 +118,7 @@ describe('rooms and direct messages (real server, Chromium)', () => {
     expect(dmId).not.toBe(roomId)
 
     // Asking again gets the same conversation.
-    const again = await server.api<{ id: number }>('api/rooms/direct', { method: 'POST', token: amy.token, body: { user_ids: [ben.id] } })
+    const again = await suite.server.api<{ id: number }>('api/rooms/direct', { method: 'POST', token: amy.token, body: { user_ids: [ben.id] } })
     expect(again.status).toBe(200)
     expect(again.body.id).toBe(dmId)
 
@@ -161,13 +135,13 @@ describe('rooms and direct messages (real server, Chromium)', () => {
     expect(await cat.page.getByTestId(`joinable-room-${roomId}`).count()).toBe(0)
     await cat.page.keyboard.press('Escape')
 
-    const list = await server.api<{ rooms: { id: number }[] }>('api/rooms', { token: cat.token })
+    const list = await suite.server.api<{ rooms: { id: number }[] }>('api/rooms', { token: cat.token })
     expect(list.status).toBe(200)
     expect(list.body.rooms.map((r) => r.id)).not.toContain(roomId)
     expect(list.body.rooms.map((r) => r.id)).not.toContain(dmId)
     for (const id of [roomId, dmId]) {
-      expect((await server.api(`api/rooms/${id}`, { token: cat.token })).status).toBe(404)
-      expect((await server.api(`api/rooms/${id}/messages`, { token: cat.token })).status).toBe(404)
+      expect((await suite.server.api(`api/rooms/${id}`, { token: cat.token })).status).toBe(404)
+      expect((await suite.server.api(`api/rooms/${id}/messages`, { token: cat.token })).status).toBe(404)
     }
 
     for (const id of [roomId, dmId]) {
@@ -227,7 +201,7 @@ describe('rooms and direct messages (real server, Chromium)', () => {
     await send(ben.page, '收到，我周二给反馈')
     await waitForMessage(amy.page, '收到，我周二给反馈')
     await shot(amy.page, 'room-desktop.png')
-    await amy.page.getByTestId('sidebar').screenshot({ path: join(results, 'sidebar-desktop.png') })
+    await amy.page.getByTestId('sidebar').screenshot({ path: join(suite.results, 'sidebar-desktop.png') })
 
     const phone = await signInElsewhere(ben, PHONE)
     await phone.page.goto(roomUrl(roomId))

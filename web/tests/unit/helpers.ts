@@ -152,6 +152,21 @@ export function fakeToken(sub: string | number = 1): string {
   return `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub, exp: 9_999_999_999 })}.signature`
 }
 
+/**
+ * happy-dom has no layout: makes every element taller than its viewport (a
+ * message list then loads no older pages by itself) and records the
+ * `data-message-id` of each element scrolled into view, in the returned array.
+ */
+export function fakeListLayout(): string[] {
+  const scrolled: string[] = []
+  vi.spyOn(HTMLElement.prototype, 'scrollIntoView').mockImplementation(function (this: HTMLElement) {
+    scrolled.push(this.dataset.messageId ?? '')
+  })
+  vi.spyOn(HTMLElement.prototype, 'scrollHeight', 'get').mockReturnValue(5000)
+  vi.spyOn(HTMLElement.prototype, 'clientHeight', 'get').mockReturnValue(600)
+  return scrolled
+}
+
 /** Lets pending promise callbacks run (works with fake timers). */
 export async function flush(): Promise<void> {
   for (let i = 0; i < 5; i++) await vi.advanceTimersByTimeAsync(0)

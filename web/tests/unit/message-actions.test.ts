@@ -1,11 +1,11 @@
 /** The room view's conversation features: actions on messages, reactions, replies, levels, mention badges, typing, settings. */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, type VueWrapper } from '@vue/test-utils'
 import type { Room } from '@/api/rooms'
 import type { ChatMessage } from '@/api/types'
 import { signIn, signOut } from '@/session'
 import { flush, json, MockWebSocket, useComposableTestEnv } from './helpers'
-import { ALICE, BOB, ev, fakeServer, helloV2, LOBBY, mountApp, msg, room, TOKEN, type FakeServerOptions } from './roomsServer'
+import { ALICE, BOB, ev, fakeServer, helloV2, LOBBY, mountApp, msg, room, TOKEN, unmountAfterEach, type FakeServerOptions } from './roomsServer'
 
 useComposableTestEnv()
 
@@ -13,24 +13,18 @@ const MINE = msg(8, 7, { user_id: ALICE.id, username: 'alice', content: '我的�
 const THEIRS = msg(9, 7, { content: 'bob 的消息' })
 const ROOMS: Room[] = [room(LOBBY), room(7, { name: '设计', last_message_id: 9, last_read_id: 9, notify: 'mentions' })]
 
-let mounted: VueWrapper | undefined
+const keepMounted = unmountAfterEach()
 
 beforeEach(() => {
   vi.spyOn(Math, 'random').mockReturnValue(0.5)
 })
 
-afterEach(() => {
-  mounted?.unmount()
-  mounted = undefined
-  signOut()
-  document.body.innerHTML = ''
-})
 
 async function open(options: { rooms?: Room[]; history?: ChatMessage[]; extra?: FakeServerOptions['extra']; admin?: boolean; path?: string } = {}) {
   const server = fakeServer({ rooms: options.rooms ?? ROOMS, history: { 7: options.history ?? [MINE, THEIRS] }, extra: options.extra })
   if (options.admin) signIn({ token: TOKEN, user: { ...ALICE, is_admin: true } })
   const { wrapper } = await mountApp(options.path ?? '/rooms/7', { signedIn: !options.admin })
-  mounted = wrapper
+  keepMounted(wrapper)
   helloV2(MockWebSocket.last, 9)
   await settle()
   return { server, wrapper }

@@ -1,15 +1,15 @@
 /** Jumping to a reply's original: scroll when loaded, else load around it; page newer back to live, or 回到最新. */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { flushPromises, type VueWrapper } from '@vue/test-utils'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
 import { getCurrentScope } from 'vue'
 import type { ChatMessage } from '@/api/types'
 import { useReplyJump } from '@/composables/useReplyJump'
 import { useRoomStream } from '@/composables/useRoomStream'
 import { useMessagesStore } from '@/stores/messages'
-import { signIn, signOut } from '@/session'
-import { flush, MockWebSocket, useComposableTestEnv } from './helpers'
-import { ALICE, ev, fakeServer, helloV2, LOBBY, mountApp, msg, room, TOKEN } from './roomsServer'
+import { signIn } from '@/session'
+import { fakeListLayout, flush, MockWebSocket, useComposableTestEnv } from './helpers'
+import { ALICE, ev, fakeServer, helloV2, LOBBY, mountApp, msg, room, TOKEN, unmountAfterEach } from './roomsServer'
 
 const inScope = useComposableTestEnv()
 
@@ -118,26 +118,13 @@ describe('the messages store around a message', () => {
 })
 
 describe('in the room view', () => {
-  let mounted: VueWrapper | undefined
-
-  afterEach(() => {
-    mounted?.unmount()
-    mounted = undefined
-    signOut()
-    document.body.innerHTML = ''
-  })
+  const keepMounted = unmountAfterEach()
 
   it('clicking a quote loads around the original, flashes it, and 回到最新 returns', async () => {
-    const scrolled: string[] = []
-    vi.spyOn(HTMLElement.prototype, 'scrollIntoView').mockImplementation(function (this: HTMLElement) {
-      scrolled.push(this.dataset.messageId ?? '')
-    })
-    // A list taller than its viewport (happy-dom has no layout): no older pages load by themselves.
-    vi.spyOn(HTMLElement.prototype, 'scrollHeight', 'get').mockReturnValue(5000)
-    vi.spyOn(HTMLElement.prototype, 'clientHeight', 'get').mockReturnValue(600)
+    const scrolled = fakeListLayout()
     const server = fakeServer({ rooms: ROOMS, history: { 7: HISTORY } })
     const { wrapper } = await mountApp('/rooms/7')
-    mounted = wrapper
+    keepMounted(wrapper)
     helloV2(MockWebSocket.last, 220)
     await flush()
     await flushPromises()
@@ -159,12 +146,7 @@ describe('in the room view', () => {
   })
 
   it('a clicked notification opens its room at the message', async () => {
-    const scrolled: string[] = []
-    vi.spyOn(HTMLElement.prototype, 'scrollIntoView').mockImplementation(function (this: HTMLElement) {
-      scrolled.push(this.dataset.messageId ?? '')
-    })
-    vi.spyOn(HTMLElement.prototype, 'scrollHeight', 'get').mockReturnValue(5000)
-    vi.spyOn(HTMLElement.prototype, 'clientHeight', 'get').mockReturnValue(600)
+    const scrolled = fakeListLayout()
     const shown: { onclick: (() => void) | null; close: () => void }[] = []
     vi.stubGlobal(
       'Notification',
@@ -182,7 +164,7 @@ describe('in the room view', () => {
     vi.spyOn(window, 'focus').mockImplementation(() => {})
     fakeServer({ rooms: [...ROOMS, room(9, { name: '别处', notify: 'all' })], history: { 7: HISTORY, 9: [] } })
     const { wrapper, router } = await mountApp('/rooms/9')
-    mounted = wrapper
+    keepMounted(wrapper)
     helloV2(MockWebSocket.last, 220)
     await flush()
     await flushPromises()

@@ -1,9 +1,8 @@
 /** The rooms app as mounted in the browser: routes, the 404 page, the sidebar, hotkeys, the phone drawer, dialogs. */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { flushPromises, type VueWrapper } from '@vue/test-utils'
-import { signOut } from '@/session'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises } from '@vue/test-utils'
 import { flush, MockWebSocket, useComposableTestEnv } from './helpers'
-import { ALICE, BOB, direct, ev, fakeServer, helloV2, LOBBY, mountApp, msg, room } from './roomsServer'
+import { ALICE, BOB, direct, ev, fakeServer, helloV2, LOBBY, mountApp, msg, room, unmountAfterEach } from './roomsServer'
 
 useComposableTestEnv()
 
@@ -14,11 +13,11 @@ const ROOMS = [
   room(5, { name: '闲聊', member: false }),
 ]
 
-let mounted: VueWrapper | undefined
+const keepMounted = unmountAfterEach()
 
 async function open(path: string, options: { signedIn?: boolean } = {}) {
   const app = await mountApp(path, options)
-  mounted = app.wrapper
+  keepMounted(app.wrapper)
   return app
 }
 
@@ -37,12 +36,6 @@ beforeEach(() => {
   vi.spyOn(Math, 'random').mockReturnValue(0.5)
 })
 
-afterEach(() => {
-  mounted?.unmount()
-  mounted = undefined
-  signOut()
-  document.body.innerHTML = ''
-})
 
 describe('routes', () => {
   it('shows 房间不存在或你无权访问 for a room the server answers 404 for', async () => {

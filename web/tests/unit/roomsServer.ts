@@ -3,15 +3,15 @@
  * (PROTOCOL.md §3 REST), stream-frame builders, and a mounted app (Pinia,
  * memory-history router, stubbed WebSocket).
  */
-import { vi } from 'vitest'
-import { flushPromises, mount } from '@vue/test-utils'
+import { afterEach, vi } from 'vitest'
+import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
 import { createPinia, setActivePinia, type Pinia } from 'pinia'
 import { createMemoryHistory, type Router } from 'vue-router'
 import type { MemberEvent, NotifyEvent, NotifyLevel, ReactionEvent, ReadEvent, Room, RoomEvent, StreamEvent } from '@/api/rooms'
 import type { ChatMessage, PresenceUser, Reaction } from '@/api/types'
 import App from '@/App.vue'
 import { createAppRouter } from '@/router'
-import { signIn } from '@/session'
+import { signIn, signOut } from '@/session'
 import { fakeToken, flush, json, mockFetch, MockWebSocket, type Route } from './helpers'
 
 export const ALICE: PresenceUser = { id: 1, username: 'alice' }
@@ -265,6 +265,24 @@ export async function mountApp(path: string, options: { signedIn?: boolean } = {
   await flush()
   await flushPromises()
   return { wrapper, router, pinia, errors }
+}
+
+/**
+ * For tests that mount the app: registers (in the file or the describe it is
+ * called in) an afterEach that unmounts the app last passed to the returned
+ * function, signs out and empties the page.
+ */
+export function unmountAfterEach(): (wrapper: VueWrapper) => void {
+  let mounted: VueWrapper | undefined
+  afterEach(() => {
+    mounted?.unmount()
+    mounted = undefined
+    signOut()
+    document.body.innerHTML = ''
+  })
+  return (wrapper) => {
+    mounted = wrapper
+  }
 }
 
 /** The text of every confirmed message on screen. */

@@ -11,8 +11,8 @@ import { useMessageSearch } from '@/composables/useMessageSearch'
 import { isSearchHotkey } from '@/composables/useSearchHotkey'
 import { useRoomsStore } from '@/stores/rooms'
 import { signIn, signOut } from '@/session'
-import { flush, json, mockFetch, MockWebSocket } from './helpers'
-import { ALICE, BOB, direct, fakeServer, helloV2, LOBBY, mountApp, msg, room, TOKEN } from './roomsServer'
+import { fakeListLayout, flush, json, mockFetch, MockWebSocket } from './helpers'
+import { ALICE, BOB, direct, fakeServer, helloV2, LOBBY, mountApp, msg, room, TOKEN, unmountAfterEach } from './roomsServer'
 
 function hit(id: number, roomId = 7, overrides: Partial<SearchHit> = {}): SearchHit {
   return {
@@ -173,25 +173,13 @@ describe('the search panel', () => {
 })
 
 describe('search in the app', () => {
-  let mounted: VueWrapper | undefined
-
-  afterEach(() => {
-    mounted?.unmount()
-    mounted = undefined
-    signOut()
-    document.body.innerHTML = ''
-  })
+  const keepMounted = unmountAfterEach()
 
   it('Ctrl+K focuses the box; Enter searches; a hit opens its room at the message, loaded around it and flashed', async () => {
     vi.useFakeTimers()
     MockWebSocket.reset()
     localStorage.clear()
-    const scrolled: string[] = []
-    vi.spyOn(HTMLElement.prototype, 'scrollIntoView').mockImplementation(function (this: HTMLElement) {
-      scrolled.push(this.dataset.messageId ?? '')
-    })
-    vi.spyOn(HTMLElement.prototype, 'scrollHeight', 'get').mockReturnValue(5000)
-    vi.spyOn(HTMLElement.prototype, 'clientHeight', 'get').mockReturnValue(600)
+    const scrolled = fakeListLayout()
     const history: ChatMessage[] = Array.from({ length: 120 }, (_, i) => msg(101 + i, 7, i === 4 ? { content: '明天的会议改到下午三点' } : {}))
     const server = fakeServer({
       rooms: [room(LOBBY), room(7, { name: '设计', last_message_id: 220, last_read_id: 220 })],
@@ -204,7 +192,7 @@ describe('search in the app', () => {
       },
     })
     const { wrapper, router } = await mountApp('/rooms/1')
-    mounted = wrapper
+    keepMounted(wrapper)
     helloV2(MockWebSocket.last, 220)
     await flush()
     await flushPromises()

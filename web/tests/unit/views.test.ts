@@ -1,29 +1,23 @@
 /** The chat layout (header, banner, a room): connection state, live messages, sending, logout, expiry. */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { flushPromises, type VueWrapper } from '@vue/test-utils'
-import { session, signIn, signOut } from '@/session'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises } from '@vue/test-utils'
+import { session, signIn } from '@/session'
 import { fakeToken, flush, MockWebSocket, useComposableTestEnv } from './helpers'
-import { ALICE, BOB, CAROL, ev, fakeServer, helloV2, LOBBY, mountApp, msg, room, shown, TOKEN } from './roomsServer'
+import { ALICE, BOB, CAROL, ev, fakeServer, helloV2, LOBBY, mountApp, msg, room, shown, TOKEN, unmountAfterEach } from './roomsServer'
 
 useComposableTestEnv()
 
-let mounted: VueWrapper | undefined
+const keepMounted = unmountAfterEach()
 
 beforeEach(() => {
   vi.spyOn(Math, 'random').mockReturnValue(0.5)
   fakeServer({ rooms: [room(LOBBY)], extra: { 'POST /api/auth/logout': () => new Response(null, { status: 204 }) } })
 })
 
-afterEach(() => {
-  mounted?.unmount()
-  mounted = undefined
-  signOut()
-  document.body.innerHTML = ''
-})
 
 async function lobby() {
   const app = await mountApp('/rooms/1')
-  mounted = app.wrapper
+  keepMounted(app.wrapper)
   const ws = helloV2(MockWebSocket.last, 0, { online: { count: 2, users: [ALICE, BOB] } })
   await flush()
   await flushPromises()
