@@ -171,7 +171,10 @@ impl FileService {
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: std::fmt::Display,
     {
-        let mut file = tokio::fs::File::create(path).await.map_err(io_error)?;
+        // Big writes: each write of a tokio file is a hop to the blocking
+        // pool, and the body arrives in pieces of a few KiB.
+        let file = tokio::fs::File::create(path).await.map_err(io_error)?;
+        let mut file = tokio::io::BufWriter::with_capacity(1 << 20, file);
         let mut written: u64 = 0;
         let mut checked: u64 = 0;
         futures_util::pin_mut!(body);
@@ -205,7 +208,8 @@ impl FileService {
             return Err(FileError::Invalid("the file is empty".into()));
         }
         // On disk before the store names it.
-        file.sync_all().await.map_err(io_error)?;
+        file.flush().await.map_err(io_error)?;
+        file.get_ref().sync_all().await.map_err(io_error)?;
         Ok(())
     }
 

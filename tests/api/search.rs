@@ -163,6 +163,59 @@ async fn finds_chinese_words_english_parts_and_mixes_in_the_users_rooms_only() {
     );
 }
 
+/// On SQLite, waits until the background pass has indexed message `id`
+/// (searches find newer messages too, by scanning them).
+async fn indexed(app: &TestApp, id: i64) {
+    if app.state.store.kind() != "sqlite" {
+        return;
+    }
+    let db = rusqlite::Connection::open(app.dir.path().join("hearth.db")).unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let to: String = db
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'search_indexed_to'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if to.parse::<i64>().unwrap() >= id {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "message {id} never indexed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn edits_and_deletions_of_indexed_and_fresh_messages_reach_the_results() {
+    let app = spawn_app().await;
+    let amy = app.register("amy").await;
+    // Indexed first, then edited and deleted.
+    let old = sent(&app, &amy, 1, "旧消息 about the launch", "i1").await;
+    indexed(&app, old).await;
+    assert_eq!(found(&app, &amy, "launch").await.len(), 1);
+    edit(&app, &amy, old, "旧消息 about the party").await;
+    assert!(found(&app, &amy, "launch").await.is_empty());
+    assert_eq!(found(&app, &amy, "party").await.len(), 1);
+    // Edited and deleted before its pass: the pass indexes what is left.
+    let fresh = sent(&app, &amy, 1, "新消息 about the launch", "i2").await;
+    edit(&app, &amy, fresh, "新消息 about the picnic").await;
+    let gone = sent(&app, &amy, 1, "删掉的 launch plan", "i3").await;
+    assert_eq!(delete(&app, &amy, gone).await, StatusCode::NO_CONTENT);
+    for _ in 0..2 {
+        assert!(found(&app, &amy, "launch").await.is_empty());
+        assert_eq!(found(&app, &amy, "picnic").await.len(), 1);
+        assert_eq!(found(&app, &amy, "消息").await.len(), 2);
+        indexed(&app, gone).await;
+    }
+    assert_eq!(delete(&app, &amy, old).await, StatusCode::NO_CONTENT);
+    assert!(found(&app, &amy, "party").await.is_empty());
+}
+
 #[tokio::test]
 async fn edits_deletions_and_leaving_a_room_reach_the_results() {
     let app = spawn_app().await;

@@ -47,3 +47,9 @@ INSERT INTO message_fts (rowid, content)
 CREATE VIRTUAL TABLE message_grams USING fts5 (grams, content = '', contentless_delete = 1);
 INSERT INTO meta (key, value) VALUES ('grams_pending', '1')
     ON CONFLICT (key) DO UPDATE SET value = '1';
+-- New messages are indexed a moment after they are stored, many at a time
+-- (see store/sqlite/search.rs): the highest message id indexed so far.
+-- Searches scan the few messages above it directly.
+INSERT INTO meta (key, value)
+    VALUES ('search_indexed_to', (SELECT COALESCE(MAX(id), 0) FROM messages))
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value;

@@ -93,6 +93,13 @@ pub struct LoadArgs {
     /// Also write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Upload a file of this many MB every `--upload-every` while sending
+    /// (0: none), to see whether uploads hold up the messages.
+    #[arg(long, default_value_t = 0, value_name = "MB")]
+    pub upload_mb: u64,
+    /// How often to upload with `--upload-mb`.
+    #[arg(long, default_value = "2s")]
+    pub upload_every: humantime::Duration,
 }
 
 struct Shared {
@@ -289,8 +296,19 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadReport> {
             let addrs = addrs.clone();
             tokio::spawn(async move { senders::run(&addrs, &accounts, plan, stats).await })
         });
+        let uploads = (args.upload_mb > 0).then(|| {
+            let account = sender_accounts[0].clone();
+            let (mb, every) = (args.upload_mb, *args.upload_every);
+            crate::uploads::spawn(addrs[0], account, mb, every, deadline)
+        });
         let _ = start_tx.send(Some((deadline, interval)));
         report.usage.track_peak(&watch, deadline).await;
+        if let Some(uploads) = uploads {
+            report.uploads = tokio::task::spawn_blocking(move || uploads.join().ok())
+                .await
+                .ok()
+                .flatten();
+        }
         if let Some(http) = http {
             let _ = http.await;
             shared

@@ -20,6 +20,7 @@ mod senders;
 mod stats;
 mod suite;
 mod team;
+mod uploads;
 mod usage;
 
 use clap::{Parser, Subcommand};

@@ -58,6 +58,9 @@ pub struct LoadReport {
     /// deliveries split by whether the receiver is on the sender's node.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterReport>,
+    /// Uploads made during the load (`--upload-mb`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uploads: Option<crate::uploads::UploadReport>,
     #[serde(flatten)]
     pub usage: ServerUsage,
 }
@@ -177,6 +180,12 @@ impl LoadReport {
             }
             c.same_node.print("same-node");
             c.cross_node.print("cross-node");
+        }
+        if let Some(u) = &self.uploads {
+            println!(
+                "uploads            {} of {} MB ({} failed) | mean {:.0} ms | max {:.0} ms",
+                u.done, u.mb, u.failed, u.mean_ms, u.max_ms
+            );
         }
         println!(
             "problems           out-of-order/duplicate {} | error frames {} (rate limited {}) | closed early {}",

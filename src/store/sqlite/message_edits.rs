@@ -48,8 +48,7 @@ pub(super) fn apply(tx: &mut Tx<'_>, op: &MessageOp) -> StoreResult<MessageDone>
                 .prepare_cached("DELETE FROM mentions WHERE message_id = ?1")?
                 .execute([id])?;
             insert_mentions(tx.conn, room_id, id, author, mentions)?;
-            search::unindex(tx.conn, id)?;
-            search::index(tx.conn, id, body.as_str())?;
+            search::reindex(tx.conn, id, body.as_str())?;
             let seq = tx.event(
                 "message_edited",
                 room_id,

@@ -2,10 +2,10 @@
 //! seq), its reply and mentions, and idempotency by client id, inside the
 //! writer's transaction.
 
+use super::file_writes;
 use super::message_rows::{MESSAGE_COLUMNS, MESSAGE_FROM, add_reactions, message_from_row};
 use super::room_rows::room_name;
 use super::room_writes::Tx;
-use super::{file_writes, search};
 use crate::domain::access::Action;
 use crate::store::models::{
     Change, ChangeKind, LOBBY_ID, LOBBY_NAME, Message, ReplyPreview, Stored,
@@ -81,7 +81,6 @@ pub(super) fn insert_message(tx: &mut Tx<'_>, new: &NewMessage) -> StoreResult<S
         return repeat(tx)?.ok_or(StoreError::NotFound);
     }
     insert_mentions(tx.conn, room_id, seq, sender.id, &new.mentions)?;
-    search::index(tx.conn, seq, new.body.as_str())?;
     let files = if new.files.is_empty() {
         Vec::new()
     } else {

@@ -48,6 +48,17 @@ impl SqliteStore {
         let data_dir = path.parent().unwrap_or_else(|| Path::new("."));
         let blobs = BlobDir::new(data_dir);
         let writer = MessageWriter::spawn(db.conn, publish, blobs.clone())?;
+        // Search indexes new messages a moment later, many at a time: a
+        // pass per transaction of sends would double their cost.
+        let ticker = writer.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(writer::INDEX_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            while !ticker.is_closed() {
+                tick.tick().await;
+                ticker.index_tick().await;
+            }
+        });
         Ok(Self {
             writer,
             reader,

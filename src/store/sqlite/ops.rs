@@ -54,6 +54,8 @@ pub(super) enum Op {
     },
     /// Publish what other processes committed (the admin CLI).
     Sync,
+    /// Index the messages stored since the last pass (search).
+    IndexTick,
     /// Test hook: `PRAGMA max_page_count`, to simulate a full disk.
     PageLimit {
         pages: i64,
@@ -67,7 +69,7 @@ impl Op {
     pub(super) fn is_control(&self) -> bool {
         matches!(
             self,
-            Op::Probe { .. } | Op::PageLimit { .. } | Op::Sync | Op::Shutdown
+            Op::Probe { .. } | Op::PageLimit { .. } | Op::Sync | Op::IndexTick | Op::Shutdown
         )
     }
 }
@@ -113,7 +115,7 @@ pub(super) fn reply_err(op: Op, err: &StoreError) {
         Op::Probe { reply } => {
             let _ = reply.send(Err(err()));
         }
-        Op::Sync => {}
+        Op::Sync | Op::IndexTick => {}
         Op::PageLimit { reply, .. } => {
             let _ = reply.send(Err(err()));
         }
@@ -131,7 +133,9 @@ pub(super) struct Committed {
     pub dropped: Vec<String>,
 }
 
-/// Commits `batch`; returns each request's outcome and the changes to
+/// Commits `batch` (and, with `index_max` > 0, indexes up to that many new
+/// messages for search in the same transaction); returns each request's
+/// outcome and the changes to
 /// publish: first those another process (the admin CLI) committed since
 /// `last_seq` (the write lock now held means none can come in between), then
 /// the batch's own, so clients see them in seq order.
@@ -140,6 +144,7 @@ pub(super) fn apply_all(
     batch: &[Op],
     last_seq: i64,
     blobs: &BlobDir,
+    index_max: usize,
 ) -> rusqlite::Result<Committed> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = now_ms();
@@ -154,6 +159,9 @@ pub(super) fn apply_all(
             dropped: &mut dropped,
         };
         outcomes.push(apply(&mut t, op, blobs)?);
+    }
+    if index_max > 0 {
+        super::search::index_pending(&tx, index_max)?;
     }
     tx.commit()?;
     Ok(Committed {
@@ -217,7 +225,9 @@ fn apply(tx: &mut Tx<'_>, op: &Op, blobs: &BlobDir) -> rusqlite::Result<Outcome>
             writes::revoke_session(tx.conn, sid, *user_id, *expires_at, tx.now)?;
             Outcome::Done
         }
-        Op::Probe { .. } | Op::PageLimit { .. } | Op::Sync | Op::Shutdown => Outcome::Done,
+        Op::Probe { .. } | Op::PageLimit { .. } | Op::Sync | Op::IndexTick | Op::Shutdown => {
+            Outcome::Done
+        }
     })
 }
 

@@ -34,6 +34,10 @@ const QUEUE: usize = 8192;
 /// A request not answered in this time fails (it may still commit later:
 /// a retry with the same client id then finds it, never duplicates it).
 const SUBMIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most messages one indexing pass takes (about 10 ms of work).
+const INDEX_PASS: usize = 2000;
+/// How often new messages are indexed for search.
+pub(super) const INDEX_EVERY: Duration = Duration::from_millis(100);
 /// How long a health probe waits for the write lock.
 const PROBE_LOCK_WAIT: Duration = Duration::from_millis(200);
 /// Repeated write errors are logged at most this often.
@@ -85,6 +89,7 @@ impl MessageWriter {
             suppressed_errors: 0,
             last_seq: None,
             blobs,
+            last_index: Instant::now(),
         };
         (Self { tx, stats, done }, worker)
     }
@@ -162,6 +167,16 @@ impl MessageWriter {
         let _ = self.tx.send(Op::Sync).await;
     }
 
+    /// The writer thread has stopped (or no longer takes requests).
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed() || *self.done.borrow()
+    }
+
+    /// Indexes the messages stored since the last pass, for search.
+    pub async fn index_tick(&self) {
+        let _ = self.tx.send(Op::IndexTick).await;
+    }
+
     /// Test hook: caps the database at `pages` pages (`PRAGMA max_page_count`)
     /// to simulate a full disk; returns the cap in force.
     #[doc(hidden)]
@@ -210,6 +225,8 @@ struct Worker {
     last_seq: Option<i64>,
     /// Where file contents live.
     blobs: BlobDir,
+    /// When new messages were last indexed for search.
+    last_index: Instant,
 }
 
 impl Worker {
@@ -257,13 +274,20 @@ impl Worker {
         }
         let started = Instant::now();
         let last_seq = self.last_seq();
-        match apply_all(&mut self.conn, &batch, last_seq, &self.blobs) {
+        // Under load, indexing rides on a batch's transaction (no commit of
+        // its own); the tick covers a quiet writer.
+        let index = self.last_index.elapsed() >= INDEX_EVERY;
+        let index_max = if index { INDEX_PASS } else { 0 };
+        match apply_all(&mut self.conn, &batch, last_seq, &self.blobs, index_max) {
             Ok(Committed {
                 outcomes,
                 changes,
                 dropped,
             }) => {
                 self.stats.failing.store(false, Ordering::Relaxed);
+                if index {
+                    self.last_index = Instant::now();
+                }
                 self.record(batch.len(), started);
                 if let Some(last) = changes.last() {
                     self.last_seq = Some(last.seq);
@@ -359,6 +383,21 @@ impl Worker {
 
     fn control(&mut self, op: Op) {
         match op {
+            Op::IndexTick if self.last_index.elapsed() < INDEX_EVERY => {}
+            Op::IndexTick => {
+                self.last_index = Instant::now();
+                let result = (|| {
+                    let tx = self
+                        .conn
+                        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let n = super::search::index_pending(&tx, INDEX_PASS)?;
+                    tx.commit()?;
+                    Ok::<_, rusqlite::Error>(n)
+                })();
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "indexing new messages for search failed; retrying");
+                }
+            }
             Op::Sync => {
                 let last = self.last_seq();
                 match room_reads::changes_after(&self.conn, last) {

@@ -139,6 +139,8 @@ impl Load {
             prefix: "bench".into(),
             payload: 0,
             json: None,
+            upload_mb: 0,
+            upload_every: Duration::from_secs(2).into(),
         })
         .await;
         server.stop().await;
