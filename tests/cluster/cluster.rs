@@ -408,21 +408,9 @@ async fn a_file_uploaded_on_one_node_is_served_and_searchable_on_another() {
     let bo = http.register(cluster.addr(1), "bo").await;
     // Over 1 MiB: stored in several chunks.
     let content: Vec<u8> = (0..2_500_000u32).map(|i| (i % 251) as u8).collect();
-    let up: Value = http
-        .0
-        .post(format!(
-            "http://{}/api/rooms/1/files?name=data.bin",
-            cluster.addr(0)
-        ))
-        .bearer_auth(&ann.token)
-        .body(content.clone())
-        .send()
-        .await
-        .expect("upload")
-        .json()
-        .await
-        .expect("json");
-    let id = up["file"]["id"].as_i64().expect("file id");
+    let id = http
+        .upload(cluster.addr(0), &ann, "data.bin", content.clone())
+        .await;
     let sent = http
         .0
         .post(format!("http://{}/api/rooms/1/messages", cluster.addr(0)))

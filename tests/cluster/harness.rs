@@ -213,6 +213,22 @@ impl Http {
         Ok((status, res.json().await.unwrap_or(Value::Null)))
     }
 
+    /// Uploads `body` as `name` to the lobby; returns the file's id.
+    pub async fn upload(&self, at: SocketAddr, user: &TestUser, name: &str, body: Vec<u8>) -> i64 {
+        let res: Value = self
+            .0
+            .post(format!("http://{at}/api/rooms/1/files?name={name}"))
+            .bearer_auth(&user.token)
+            .body(body)
+            .send()
+            .await
+            .expect("upload")
+            .json()
+            .await
+            .expect("json");
+        res["file"]["id"].as_i64().expect("file id")
+    }
+
     pub async fn get(&self, at: SocketAddr, path: &str, user: &TestUser) -> Value {
         self.0
             .get(format!("http://{at}{path}"))

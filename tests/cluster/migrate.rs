@@ -59,17 +59,9 @@ async fn a_single_node_team_moves_to_postgres_once() {
     assert_eq!(call(level, &bob).await, 204);
     // A file and a Chinese message move too.
     let content = b"release notes: the meeting moved".to_vec();
-    let up: Value = c
-        .post(at("/api/rooms/1/files?name=notes.txt"))
-        .bearer_auth(&alice.token)
-        .body(content.clone())
-        .send()
-        .await
-        .expect("upload")
-        .json()
-        .await
-        .expect("json");
-    let file_id = up["file"]["id"].as_i64().expect("file id");
+    let file_id = http
+        .upload(single.addr, &alice, "notes.txt", content.clone())
+        .await;
     let with_file = c.post(at("/api/rooms/1/messages")).json(
         &serde_json::json!({"content": "明天的会议纪要", "client_id": "f-1", "files": [file_id]}),
     );
@@ -146,23 +138,15 @@ async fn a_single_node_team_moves_to_postgres_once() {
         found["results"][0]["message"]["content"], "明天的会议纪要",
         "{found}"
     );
-    let again: Value = c
-        .post(format!(
-            "http://{}/api/rooms/1/files?name=new.txt",
-            node.addr
-        ))
-        .bearer_auth(&alice.token)
-        .body("new upload on the cluster")
-        .send()
-        .await
-        .expect("upload")
-        .json()
-        .await
-        .expect("json");
-    assert!(
-        again["file"]["id"].as_i64().expect("id") > file_id,
-        "{again}"
-    );
+    let again = http
+        .upload(
+            node.addr,
+            &alice,
+            "new.txt",
+            b"new upload on the cluster".to_vec(),
+        )
+        .await;
+    assert!(again > file_id, "ids go on from the migrated ones");
     let node_config: Value = http
         .0
         .get(format!("http://{}/api/config", node.addr))

@@ -298,13 +298,8 @@ async fn insert_mentions(
 ) -> StoreResult<()> {
     let (mut users, mut rooms, mut ids, mut authors) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let allowed = sends
-        .iter()
-        .map(|s| &s.message)
-        .zip(verdicts)
-        .filter(|(_, v)| v.is_ok());
-    for ((send, _), seq) in allowed.zip(seqs) {
-        if send.mentions == Default::default() || !inserted.contains(seq) {
+    for (send, seq) in stored(sends, verdicts, seqs, inserted) {
+        if send.mentions == Default::default() {
             continue;
         }
         for user in send.mentions.rows() {
@@ -327,6 +322,24 @@ async fn insert_mentions(
     Ok(())
 }
 
+/// The sends this batch inserted, with their seqs (`seqs` holds one per
+/// allowed send, in order; a repeat's seq was not inserted).
+fn stored<'a>(
+    sends: &'a [Send],
+    verdicts: &'a [Result<(String, Option<ReplyPreview>), StoreError>],
+    seqs: &'a [i64],
+    inserted: &'a [i64],
+) -> impl Iterator<Item = (&'a NewMessage, &'a i64)> {
+    sends
+        .iter()
+        .map(|s| &s.message)
+        .zip(verdicts)
+        .filter(|(_, v)| v.is_ok())
+        .zip(seqs)
+        .map(|((send, _), seq)| (send, seq))
+        .filter(|(_, seq)| inserted.contains(seq))
+}
+
 /// Attaches the files of the messages this batch inserted; by message.
 async fn attach_files(
     tx: &PgTx<'_>,
@@ -336,13 +349,8 @@ async fn attach_files(
     inserted: &[i64],
 ) -> StoreResult<HashMap<i64, Vec<FileInfo>>> {
     let mut out = HashMap::new();
-    let allowed = sends
-        .iter()
-        .map(|s| &s.message)
-        .zip(verdicts)
-        .filter(|(_, v)| v.is_ok());
-    for ((send, _), seq) in allowed.zip(seqs) {
-        if !send.files.is_empty() && inserted.contains(seq) {
+    for (send, seq) in stored(sends, verdicts, seqs, inserted) {
+        if !send.files.is_empty() {
             out.insert(*seq, files::attach(&tx.tx, *seq, &send.files).await?);
         }
     }
