@@ -12,6 +12,7 @@ use crate::store::models::{Message, now_ms};
 use crate::store::requests::within_quota;
 use crate::store::{StoreError, StoreResult};
 use std::collections::HashMap;
+use std::path::Path;
 use tokio::io::AsyncReadExt;
 use tokio_postgres::Row;
 
@@ -88,27 +89,7 @@ impl PgStore {
             .await?
             > 0;
         if fresh {
-            let mut file = tokio::fs::File::open(&up.temp)
-                .await
-                .map_err(|e| StoreError::Task(format!("cannot read the upload: {e}")))?;
-            let mut n: i32 = 0;
-            loop {
-                let mut chunk = Vec::with_capacity(CHUNK);
-                let read = (&mut file)
-                    .take(CHUNK as u64)
-                    .read_to_end(&mut chunk)
-                    .await
-                    .map_err(|e| StoreError::Task(format!("cannot read the upload: {e}")))?;
-                if read == 0 {
-                    break;
-                }
-                tx.exec(
-                    "INSERT INTO blob_chunks (hash, n, data) VALUES ($1, $2, $3)",
-                    &[&blob.hash, &n, &chunk],
-                )
-                .await?;
-                n += 1;
-            }
+            write_chunks(&tx, &blob.hash, &up.temp).await?;
         }
         let id: i64 = tx
             .one(
@@ -190,6 +171,32 @@ impl PgStore {
         )
         .await?
         .map(|r| r.get(0)))
+    }
+}
+
+/// Stores the content at `path` as the chunks of `hash`, read one at a time
+/// (an upload, or a file `hearth migrate` copies from a data directory).
+pub(super) async fn write_chunks(c: &impl Conn, hash: &str, path: &Path) -> StoreResult<()> {
+    let unreadable =
+        |e: std::io::Error| StoreError::Task(format!("cannot read {}: {e}", path.display()));
+    let mut file = tokio::fs::File::open(path).await.map_err(unreadable)?;
+    let mut n: i32 = 0;
+    loop {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let read = (&mut file)
+            .take(CHUNK as u64)
+            .read_to_end(&mut chunk)
+            .await
+            .map_err(unreadable)?;
+        if read == 0 {
+            return Ok(());
+        }
+        c.exec(
+            "INSERT INTO blob_chunks (hash, n, data) VALUES ($1, $2, $3)",
+            &[&hash, &n, &chunk],
+        )
+        .await?;
+        n += 1;
     }
 }
 

@@ -92,7 +92,6 @@ impl Import {
 
 /// One content: its row, then its bytes in chunks read from disk.
 async fn copy_blob(tx: &Transaction<'_>, blob: &BlobRow) -> StoreResult<()> {
-    use tokio::io::AsyncReadExt;
     let to_i32 = |v: Option<i64>| v.and_then(|v| i32::try_from(v).ok());
     tx.exec(
         "INSERT INTO blobs (hash, size, mime, width, height, thumb, thumb_mime, created_at)
@@ -109,30 +108,9 @@ async fn copy_blob(tx: &Transaction<'_>, blob: &BlobRow) -> StoreResult<()> {
         ],
     )
     .await?;
-    let mut file = tokio::fs::File::open(&blob.path).await.map_err(|e| {
-        StoreError::Task(format!(
-            "cannot read {} (run `hearth check`): {e}",
-            blob.path.display()
-        ))
-    })?;
-    let mut n: i32 = 0;
-    loop {
-        let mut chunk = Vec::with_capacity(super::files::CHUNK);
-        let read = (&mut file)
-            .take(super::files::CHUNK as u64)
-            .read_to_end(&mut chunk)
-            .await
-            .map_err(|e| StoreError::Task(format!("cannot read {}: {e}", blob.path.display())))?;
-        if read == 0 {
-            return Ok(());
-        }
-        tx.exec(
-            "INSERT INTO blob_chunks (hash, n, data) VALUES ($1, $2, $3)",
-            &[&blob.hash, &n, &chunk],
-        )
-        .await?;
-        n += 1;
-    }
+    super::files::write_chunks(tx, &blob.hash, &blob.path)
+        .await
+        .map_err(|e| StoreError::Task(format!("{e} (run `hearth check`)")))
 }
 
 async fn refuse_unless_empty(tx: &Transaction<'_>, meta: &TeamMeta) -> StoreResult<()> {
