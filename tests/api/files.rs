@@ -562,3 +562,39 @@ async fn uploads_never_sent_are_swept_and_sent_ones_stay() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_message_keeps_its_files_in_the_order_the_sender_gave() {
+    let app = spawn_app().await;
+    let amy = app.register("amy").await;
+    let room = app.create_room(&amy, "notes", "open", &[]).await;
+    let room = room["id"].as_i64().unwrap();
+    // Uploads finish in any order; the message lists them as attached.
+    let first = uploaded(&app, &amy, room, "b.txt", b"second upload").await;
+    let second = uploaded(&app, &amy, room, "a.txt", b"first upload").await;
+    let (status, msg) = send_files(&app, &amy, room, "two", &[second, first], "o1").await;
+    assert_eq!(status, StatusCode::CREATED, "{msg}");
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|f| f["name"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(names(&msg["files"]), ["a.txt", "b.txt"], "{msg}");
+    let (_, page) = app
+        .call(
+            "GET",
+            &format!("/api/rooms/{room}/messages"),
+            Some(&amy.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        names(&page["messages"][0]["files"]),
+        ["a.txt", "b.txt"],
+        "{page}"
+    );
+}

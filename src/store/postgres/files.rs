@@ -261,7 +261,9 @@ pub(super) async fn files_of(
 ) -> StoreResult<HashMap<i64, Vec<FileInfo>>> {
     let sql = format!(
         "SELECT {FILE_COLUMNS} FROM files f JOIN blobs b ON b.hash = f.hash
-         WHERE f.message_id = ANY($1) ORDER BY f.id"
+         JOIN messages m ON m.id = f.message_id
+         WHERE f.message_id = ANY($1)
+         ORDER BY f.message_id, strpos(',' || m.files || ',', ',' || f.id || ',')"
     );
     let mut out: HashMap<i64, Vec<FileInfo>> = HashMap::new();
     for r in c.rows(&sql, &[&ids]).await? {

@@ -57,7 +57,9 @@ pub(super) fn files_of(
     let mut out: HashMap<i64, Vec<FileInfo>> = HashMap::new();
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {FILE_COLUMNS} FROM files f JOIN blobs b ON b.hash = f.hash
-         WHERE f.message_id IN (SELECT value FROM json_each(?1)) ORDER BY f.id"
+         JOIN messages m ON m.id = f.message_id
+         WHERE f.message_id IN (SELECT value FROM json_each(?1))
+         ORDER BY f.message_id, instr(',' || m.files || ',', ',' || f.id || ',')"
     ))?;
     for file in stmt.query_map([ids], stored_from_row)? {
         let file = file?;
