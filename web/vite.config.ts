@@ -25,6 +25,16 @@ export default defineConfig({
   resolve: {
     alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
   },
+  // vue-i18n's feature flags (its esm-bundler build asks for them): the
+  // Composition API only, and the message compiler kept: messages are
+  // strings compiled at run time by its JIT compiler, which evaluates an AST
+  // (no eval / new Function), so the server's CSP `script-src 'self'` holds.
+  define: {
+    __VUE_I18N_FULL_INSTALL__: 'true',
+    __VUE_I18N_LEGACY_API__: 'false',
+    __INTLIFY_PROD_DEVTOOLS__: 'false',
+    __INTLIFY_DROP_MESSAGE_COMPILER__: 'false',
+  },
   server: {
     // `npm run dev` talks to a Hearth server started separately
     // (`hearth serve --no-open`, port 3001 by default).
@@ -38,8 +48,8 @@ export default defineConfig({
     target: 'es2020',
     reportCompressedSize: false,
     // One chunk by design: the server embeds `dist/` and serves it over the
-    // LAN (no CDN caching to split for). About 550 kB, a third of it Element
-    // Plus (~190 kB gzipped).
+    // LAN (no CDN caching to split for). About 675 kB, a third of it Element
+    // Plus, ~65 kB vue-i18n with its message compiler (~230 kB gzipped).
     chunkSizeWarningLimit: 700,
     // No manualChunks: assigning Element Plus to a manual chunk defeats its
     // tree-shaking (the whole library would be bundled).
@@ -48,6 +58,8 @@ export default defineConfig({
     environment: 'happy-dom',
     environmentOptions: { happyDOM: { url: 'http://hearth.test/' } },
     include: ['tests/unit/**/*.test.ts'],
+    // vue-i18n on every mount, zh-CN (tests/unit/helpers.ts).
+    setupFiles: ['tests/unit/setup.ts'],
     restoreMocks: true,
     // Element Plus imports its CSS from ES modules: let Vite process them.
     server: { deps: { inline: ['element-plus'] } },

@@ -6,6 +6,7 @@
  * cannot be an `<img src>`: they come back as a Blob.
  */
 import * as v from 'valibot'
+import { t } from '@/i18n'
 import type { FileInfo } from './types'
 import { ApiError, NetworkError, parseRetryAfter, resolveUrl } from './http'
 import { UploadAbortedError } from '@/utils/files'
@@ -91,8 +92,8 @@ export function uploadFile(roomId: number, body: Blob, name: string, options: Up
       if (file.height === undefined) delete file.height
       resolve(file)
     }
-    xhr.onerror = () => fail(new NetworkError('无法连接服务器'))
-    xhr.ontimeout = () => fail(new NetworkError('请求超时'))
+    xhr.onerror = () => fail(new NetworkError(t('errors.network')))
+    xhr.ontimeout = () => fail(new NetworkError(t('errors.timeout')))
     xhr.onabort = () => fail(new UploadAbortedError())
     xhr.send(body)
   })
@@ -130,7 +131,7 @@ export async function fetchFileBytes(id: number, thumb: boolean, options: FetchF
       cache: 'no-store',
     })
   } catch (error) {
-    throw new NetworkError('无法连接服务器', { cause: error })
+    throw new NetworkError(t('errors.network'), { cause: error })
   }
   if (!response.ok) {
     const text = await response.text().catch(() => '')

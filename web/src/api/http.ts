@@ -1,3 +1,5 @@
+import { errorText, formatWait, retryHint } from '@/i18n/errors'
+import { t } from '@/i18n'
 import type { SearchParams } from './search'
 import type { CreateRoomBody, MemberList, NotifyLevel, ReactionsAnswer, Room, RoomList, StreamPage, UpdateRoomBody, UserList } from './rooms'
 import type {
@@ -114,7 +116,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
         cache: 'no-store',
       })
     } catch (error) {
-      throw new NetworkError(controller.signal.aborted ? '请求超时' : '无法连接服务器', { cause: error })
+      throw new NetworkError(controller.signal.aborted ? t('errors.timeout') : t('errors.network'), { cause: error })
     } finally {
       clearTimeout(timer)
       req.signal?.removeEventListener('abort', onAbort)
@@ -211,50 +213,20 @@ export function createApiClient(options: ApiClientOptions = {}) {
 
 export type ApiClient = ReturnType<typeof createApiClient>
 
-/** "12 秒" / "3 分钟": how long to wait, for messages like "请 12 秒后再试". */
-export function formatWait(seconds: number): string {
-  const s = Math.max(1, Math.ceil(seconds))
-  return s < 120 ? `${s} 秒` : `${Math.ceil(s / 60)} 分钟`
-}
-
-/** "请 12 秒后再试" when the server said how long, else "请稍后再试". */
-export function retryHint(retryAfterSeconds: number | undefined): string {
-  return retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds) ? `请 ${formatWait(retryAfterSeconds)}后再试` : '请稍后再试'
-}
+// How long to wait, in the user's language ("请 12 秒后再试" / "Try again in 12 seconds.").
+export { formatWait, retryHint }
 
 /** Milliseconds to wait after a 429 (`Retry-After`, or `fallbackMs` without one). */
 export function retryAfterMs(error: ApiError, fallbackMs = 1000): number {
   return error.retryAfter !== undefined ? error.retryAfter * 1000 : fallbackMs
 }
 
-/** Human-readable Chinese text for an error thrown by the API client. */
+/**
+ * The user's text for an error thrown by the API client: a known code in
+ * their language (`errors.code`), else the server's message.
+ */
 export function describeError(error: unknown): string {
   if (error instanceof NetworkError) return error.message
-  if (error instanceof ApiError) {
-    switch (error.code) {
-      case 'rate_limited':
-        return `操作太频繁，${retryHint(error.retryAfter)}`
-      case 'busy':
-        return `服务器繁忙，${retryHint(error.retryAfter)}`
-      case 'unauthorized':
-        return '登录已失效，请重新登录'
-      case 'too_large':
-        return '内容过大'
-      case 'unavailable':
-        return '服务器暂不可用，请稍后再试'
-      case 'internal':
-        return '服务器内部错误，请稍后再试'
-      case 'not_found':
-        return '房间不存在或你无权访问'
-      case 'archived':
-        return '房间已归档，不能发送消息'
-      case 'conflict':
-        return '名称已被占用'
-      case 'forbidden':
-        return '没有权限执行此操作'
-      default:
-        return error.message
-    }
-  }
+  if (error instanceof ApiError) return errorText(error.code, { message: error.message, retryAfter: error.retryAfter })
   return error instanceof Error ? error.message : String(error)
 }

@@ -9,6 +9,7 @@
  */
 import { computed, ref, toValue, type MaybeRefOrGetter } from 'vue'
 import type { PresenceUser } from '@/api/types'
+import { t } from '@/i18n'
 
 export interface MentionOption {
   /** Test id suffix and list key: the user's id, `everyone` or `everyone-zh`. */
@@ -30,10 +31,14 @@ const LIMIT = 8
 /** The longest query followed (a username has at most 32 characters). */
 const MAX_QUERY = 32
 
-const EVERYONE: readonly MentionOption[] = [
-  { key: 'everyone', name: 'everyone', hint: '通知房间所有成员', userId: null },
-  { key: 'everyone-zh', name: '所有人', hint: '通知房间所有成员', userId: null },
-]
+/** `@everyone` and `@所有人` (the words the server knows in any language); the hint is in the user's. */
+function everyone(): MentionOption[] {
+  const hint = t('conversation.mentionEveryone')
+  return [
+    { key: 'everyone', name: 'everyone', hint, userId: null },
+    { key: 'everyone-zh', name: '所有人', hint, userId: null },
+  ]
+}
 
 /**
  * The `@query` that ends at `caret`, or null. The `@` starts the text or
@@ -75,7 +80,7 @@ export function useMentions(members: MaybeRefOrGetter<readonly PresenceUser[]>, 
       .filter((u) => u.id !== me)
       .map((u) => ({ key: String(u.id), name: u.username, hint: '', userId: u.id }))
       .sort((a, b) => a.name.localeCompare(b.name, 'zh-CN'))
-    return toValue(allowEveryone) ? [...people, ...EVERYONE] : people
+    return toValue(allowEveryone) ? [...people, ...everyone()] : people
   })
   const items = computed(() => (open.value ? filterMentions(options.value, query.value) : []))
 

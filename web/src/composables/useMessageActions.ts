@@ -4,7 +4,7 @@
  * (within `edit_window_secs`), delete their own (admins: anyone's), react
  * while the room is not archived. Answers are applied at once; the stream's
  * events then change nothing (they carry the same state). Refusals show as
- * a Chinese message.
+ * a message in the user's language.
  */
 import { toValue, type MaybeRefOrGetter } from 'vue'
 import * as v from 'valibot'
@@ -12,6 +12,8 @@ import { ElMessage, ElMessageBox } from 'element-plus'
 import 'element-plus/es/components/message/style/css'
 import 'element-plus/es/components/message-box/style/css'
 import { ApiError, describeError } from '@/api/http'
+import { t } from '@/i18n'
+import { errorKey, errorText } from '@/i18n/errors'
 import type { ChatMessage } from '@/api/types'
 import { useServerConfigStore } from '@/stores/config'
 import { useMessagesStore } from '@/stores/messages'
@@ -34,25 +36,13 @@ export interface MessageActionHandlers {
   reply: (m: ChatMessage) => void
 }
 
-/** Chinese text for a refused message action. */
+/** The user's text for a refused message action (`errors.message`, else the common texts). */
 export function describeActionError(error: unknown, maxReactions?: number): string {
   if (error instanceof ApiError) {
-    switch (error.code) {
-      case 'edit_window_closed':
-        return '已超过可编辑的时间'
-      case 'too_many_reactions':
-        return maxReactions ? `每条消息最多 ${maxReactions} 种表情` : '这条消息的表情种类已达上限'
-      case 'forbidden':
-        return '没有权限执行此操作'
-      case 'not_found':
-        return '消息不存在或已被删除'
-      case 'archived':
-        return '房间已归档，不能再修改消息'
-      case 'bad_request':
-        return '无效的内容'
-      default:
-        break
+    if (error.code === 'too_many_reactions') {
+      return maxReactions ? t('errors.message.too_many_reactions', { max: maxReactions }) : t('errors.message.too_many_reactions_unknown')
     }
+    if (errorKey(error.code, 'message')?.startsWith('errors.message.')) return errorText(error.code, { context: 'message' })
   }
   return describeError(error)
 }
@@ -98,7 +88,7 @@ export function useMessageActions(roomId: MaybeRefOrGetter<number | null>, onRep
     if (content === m.content) return true
     const problem = contentProblem(content, MAX_MESSAGE_CHARS)
     if (problem) {
-      ElMessage.error(problem === 'empty' ? '消息不能为空（要删除请使用删除）' : `消息不能超过 ${MAX_MESSAGE_CHARS} 个字符`)
+      ElMessage.error(problem === 'empty' ? t('conversation.editEmpty') : t('conversation.editTooLong', { max: MAX_MESSAGE_CHARS }))
       return false
     }
     try {
@@ -114,9 +104,9 @@ export function useMessageActions(roomId: MaybeRefOrGetter<number | null>, onRep
 
   async function remove(m: ChatMessage): Promise<void> {
     try {
-      await ElMessageBox.confirm('删除后所有人都将看不到这条消息，确定删除吗？', '删除消息', {
-        confirmButtonText: '删除',
-        cancelButtonText: '取消',
+      await ElMessageBox.confirm(t('conversation.deleteConfirm'), t('conversation.deleteTitle'), {
+        confirmButtonText: t('common.delete'),
+        cancelButtonText: t('common.cancel'),
         type: 'warning',
       })
     } catch {

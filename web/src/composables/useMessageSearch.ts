@@ -10,21 +10,16 @@
 import { computed, ref, shallowRef } from 'vue'
 import { ApiError, describeError } from '@/api/http'
 import { parseSearchPage, type SearchHit, type SearchOrder } from '@/api/search'
-import { searchText } from '@/strings/search'
+import { t } from '@/i18n'
+import { errorKey, errorText } from '@/i18n/errors'
 import { useApi } from './useApi'
 
 export const NEWEST_PAGE = 20
 export const RELEVANCE_PAGE = 50
 
-/** Chinese text for a refused search. */
+/** The user's text for a refused search (`errors.search`, else the common texts). */
 export function describeSearchError(error: unknown): string {
-  if (error instanceof ApiError) {
-    const e = searchText.errors
-    if (error.code === 'query_empty') return e.query_empty
-    if (error.code === 'query_too_short') return e.query_too_short
-    if (error.code === 'bad_request') return e.bad_request
-    if (error.code === 'bad_response') return e.bad_response
-  }
+  if (error instanceof ApiError && errorKey(error.code, 'search')?.startsWith('errors.search.')) return errorText(error.code, { context: 'search' })
   return describeError(error)
 }
 
@@ -80,7 +75,7 @@ export function useMessageSearch() {
       results.value = []
       nextBefore.value = null
       searched.value = false
-      error.value = searchText.errors.query_empty
+      error.value = t('errors.search.query_empty')
       return
     }
     loading.value = true

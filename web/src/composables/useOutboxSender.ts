@@ -11,6 +11,7 @@
  *   then resend; any other refusal marks the message failed.
  */
 import { CloseCode, type ClientFrame, type ErrorFrame } from '@/api/types'
+import { t } from '@/i18n'
 import { utf8Length } from '@/utils/content'
 import type { HttpSendResult, Outbox, OutgoingMessage } from '@/utils/outbox'
 import { replyGone } from '@/utils/outbox'
@@ -126,7 +127,7 @@ export function useOutboxSender(
     for (const clientId of overdue) {
       if (outbox.find(clientId)?.state === 'sending') {
         settle(clientId)
-        outbox.markFailed(clientId, '服务器未确认，请重试')
+        outbox.markFailed(clientId, t('chat.send.notConfirmed'))
       }
     }
     overdue.clear()

@@ -9,6 +9,7 @@ import { nextTick, toValue, type MaybeRefOrGetter } from 'vue'
 import { ElMessage } from 'element-plus'
 import 'element-plus/es/components/message/style/css'
 import { ApiError, describeError } from '@/api/http'
+import { t } from '@/i18n'
 import { useMessagesStore } from '@/stores/messages'
 
 export interface JumpTarget {
@@ -31,7 +32,7 @@ export function useReplyJump(roomId: MaybeRefOrGetter<number | null>, list: () =
       try {
         await messages.loadAround(id, messageId)
       } catch (error) {
-        ElMessage.error(error instanceof ApiError && error.status === 404 ? '原消息已被删除或不存在' : describeError(error))
+        ElMessage.error(error instanceof ApiError && error.status === 404 ? t('conversation.originalGone') : describeError(error))
         return false
       }
       if (toValue(roomId) !== id) return false

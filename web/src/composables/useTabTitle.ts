@@ -1,5 +1,6 @@
 /** `useTabTitle(count)`: the browser tab says how many messages are unread, e.g. `(3) Hearth`. */
 import { onScopeDispose, toValue, watchEffect, type MaybeRefOrGetter } from 'vue'
+import { documentTitle } from '@/i18n'
 
 export const APP_TITLE = 'Hearth'
 
@@ -10,11 +11,11 @@ export function tabTitle(unread: number): string {
 
 export function useTabTitle(unread: MaybeRefOrGetter<number>): void {
   if (typeof document === 'undefined') return
-  const before = document.title
   watchEffect(() => {
     document.title = tabTitle(toValue(unread))
   })
+  // Back to the app's plain title, in the language of the moment (the login page).
   onScopeDispose(() => {
-    document.title = before
+    document.title = documentTitle()
   })
 }

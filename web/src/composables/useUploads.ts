@@ -18,7 +18,7 @@ import { ElMessage } from 'element-plus'
 import 'element-plus/es/components/message/style/css'
 import { uploadFile, type UploadHandle, type UploadOptions } from '@/api/files'
 import type { FileInfo } from '@/api/types'
-import { filesText } from '@/strings/files'
+import { t } from '@/i18n'
 import { describeUploadError, safeImageMime, uploadName } from '@/utils/files'
 import { formatBytes } from '@/utils/format'
 
@@ -92,7 +92,7 @@ export function useUploads(options: UploadsOptions) {
   const ready = computed(() => !uploading.value && !failed.value)
   const files = computed<FileInfo[]>(() => items.value.flatMap((i) => (i.status === 'done' && i.file ? [i.file] : [])))
   /** Why sending must wait, or null. */
-  const blocker = computed(() => (uploading.value ? filesText.waitForUploads : failed.value ? filesText.removeFailed : null))
+  const blocker = computed(() => (uploading.value ? t('files.waitForUploads') : failed.value ? t('files.removeFailed') : null))
 
   function find(key: string): UploadItem | undefined {
     for (const list of trays.values()) {
@@ -143,7 +143,7 @@ export function useUploads(options: UploadsOptions) {
     if (roomId === null || incoming.length === 0) return 0
     const target = tray(roomId)
     const room = Math.max(0, maxFiles() - target.length)
-    if (incoming.length > room) notify(filesText.tooMany(maxFiles()))
+    if (incoming.length > room) notify(t('files.tooMany', { max: maxFiles() }, maxFiles()))
     const taken = incoming.slice(0, room)
     const limit = maxBytes()
     for (const file of taken) {
@@ -162,7 +162,7 @@ export function useUploads(options: UploadsOptions) {
       const item = target[target.length - 1]!
       if (limit !== null && file.size > limit) {
         item.status = 'error'
-        item.error = filesText.tooLarge(formatBytes(limit))
+        item.error = t('files.tooLarge', { limit: formatBytes(limit) })
         continue
       }
       sources.set(key, { roomId, body: file })

@@ -6,6 +6,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { AuthResponse } from '@/api/types'
+import { t } from '@/i18n'
 import { session, signIn as storeSession, signOut, signOutAndRevoke } from '@/session'
 import { storageNamespace } from '@/utils/rooms'
 
@@ -15,25 +16,26 @@ export const useSessionStore = defineStore('session', () => {
   const isAdmin = computed(() => session.user?.is_admin === true)
   /** Per-account part of the localStorage keys. */
   const namespace = computed(() => storageNamespace(session.token))
-  /** Shown on the login page (after a logout or an expired session). */
-  const notice = ref('')
+  /** Why the login page shows (after a logout or an expired session); `notice` is its text, in the current language. */
+  const noticeKind = ref<'loggedOut' | 'expired' | null>(null)
+  const notice = computed(() => (noticeKind.value === null ? '' : t(`auth.notice.${noticeKind.value}`)))
 
   function signIn(auth: AuthResponse): void {
-    notice.value = ''
+    noticeKind.value = null
     storeSession(auth)
   }
 
   /** Revokes the token on the server (at most ~3 s), then forgets it here. */
   async function logout(): Promise<void> {
-    notice.value = '已退出登录'
+    noticeKind.value = 'loggedOut'
     await signOutAndRevoke()
   }
 
   /** The server refused the token (expired, revoked): back to the login page. */
   function expire(): void {
-    notice.value = '登录已失效，请重新登录'
+    noticeKind.value = 'expired'
     signOut()
   }
 
-  return { token, user, isAdmin, namespace, notice, signIn, logout, expire }
+  return { token, user, isAdmin, namespace, notice, noticeKind, signIn, logout, expire }
 })

@@ -9,6 +9,7 @@
 import { defineStore } from 'pinia'
 import { computed, shallowRef } from 'vue'
 import type { PresenceUser } from '@/api/types'
+import { joinNames, t } from '@/i18n'
 
 export const TYPING_TTL = 6000
 
@@ -98,6 +99,7 @@ export const useTypingStore = defineStore('typing', () => {
 /** "张三 正在输入…" / "张三、李四 正在输入…" / "3 人正在输入…" ("" when nobody). */
 export function typingText(names: readonly string[]): string {
   if (names.length === 0) return ''
-  if (names.length <= 2) return `${names.join('、')} 正在输入…`
-  return `${names.length} 人正在输入…`
+  if (names.length === 1) return t('conversation.typing.one', { names: names[0] })
+  if (names.length === 2) return t('conversation.typing.two', { names: joinNames(names) })
+  return t('conversation.typing.many', { n: names.length })
 }

@@ -3,7 +3,8 @@
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢', '🙏', '👀'] as const
 
 export interface EmojiGroup {
-  name: string
+  /** Its name is the message `conversation.emojiGroups.<id>`. */
+  id: 'smileys' | 'gestures' | 'symbols' | 'objects' | 'animals'
   emoji: readonly string[]
 }
 
@@ -11,25 +12,25 @@ const split = (s: string): string[] => s.split(' ').filter(Boolean)
 
 export const EMOJI_GROUPS: readonly EmojiGroup[] = [
   {
-    name: '表情',
+    id: 'smileys',
     emoji: split(
       '😀 😃 😄 😁 😆 😅 🤣 😂 🙂 😉 😊 😇 🥰 😍 🤩 😘 😋 😛 😜 🤪 🤗 🤭 🤫 🤔 🤐 😐 😑 😶 😏 😒 🙄 😬 😌 😔 😪 😴 😷 🤒 🤕 🤢 🥵 🥶 😵 🤯 🥳 😎 🤓 😕 😟 🙁 😮 😯 😲 😳 🥺 😦 😧 😨 😰 😥 😢 😭 😱 😖 😣 😞 😓 😩 😫 🥱 😤 😡 😠 🤬 😈 💀 💩 🤡 👻 👽 🤖',
     ),
   },
   {
-    name: '手势',
+    id: 'gestures',
     emoji: split('👍 👎 👌 ✌️ 🤞 🤟 🤘 🤙 👈 👉 👆 👇 ☝️ ✋ 🤚 🖐️ 🖖 👋 👏 🙌 👐 🤲 🤝 🙏 💪 ✍️ 👀 🧠'),
   },
   {
-    name: '心与符号',
+    id: 'symbols',
     emoji: split('❤️ 🧡 💛 💚 💙 💜 🖤 🤍 🤎 💔 💯 💢 💥 💫 💦 💨 💬 💭 💤 ✅ ❌ ❓ ❗ ⚠️ 🔥 ✨ ⭐ 🌟 ⚡ 🆗 🆒 🆕'),
   },
   {
-    name: '庆祝与物品',
+    id: 'objects',
     emoji: split('🎉 🎊 🎈 🎁 🏆 🥇 🎯 🚀 💡 📌 📎 📝 📅 ⏰ 🔔 🔒 🔑 💻 📱 ☕ 🍵 🍺 🍻 🍰 🎂 🍕 🍜 🍚 🥟 🍎 🌈 ☀️ 🌙 ☔ ❄️ 🌸'),
   },
   {
-    name: '动物',
+    id: 'animals',
     emoji: split('🐶 🐱 🐭 🐹 🐰 🦊 🐻 🐼 🐨 🐯 🦁 🐮 🐷 🐸 🐵 🙈 🙉 🙊 🐔 🐧 🐦 🦆 🦉 🐺 🐴 🦄 🐝 🐛 🦋 🐢 🐍 🐙 🐬 🐳'),
   },
 ]

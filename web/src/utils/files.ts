@@ -1,11 +1,12 @@
 /**
  * Helpers for attached files: what kind of file a card shows, which image
  * types may be shown from a blob, the one-line summary of a message without
- * text, names for pasted images, and Chinese texts for refused uploads.
+ * text, names for pasted images, and the texts of refused uploads.
  */
 import { ApiError, describeError, NetworkError } from '@/api/http'
 import type { ChatMessage, FileInfo } from '@/api/types'
-import { filesText } from '@/strings/files'
+import { t } from '@/i18n'
+import { errorKey, errorText } from '@/i18n/errors'
 import { firstLine } from './formatMessage'
 import { formatBytes } from './format'
 
@@ -44,15 +45,15 @@ export function fileKind(file: Pick<FileInfo, 'name' | 'mime' | 'image'>): FileK
 
 /** The name a file is shown and saved under. */
 export function displayName(file: Pick<FileInfo, 'name'>): string {
-  return file.name.trim() || filesText.unnamed
+  return file.name.trim() || t('files.unnamed')
 }
 
 /** One line for a message's files: `[图片]`, `[图片 ×3]`, `[文件] 报告.pdf 等 2 个附件`. */
 export function filesSummary(files: readonly Pick<FileInfo, 'name' | 'mime' | 'image'>[] | undefined): string {
   if (!files || files.length === 0) return ''
   const other = files.find((f) => !isShownImage(f))
-  if (!other) return files.length === 1 ? filesText.image : filesText.images(files.length)
-  return filesText.file(displayName(other)) + (files.length > 1 ? filesText.andMore(files.length) : '')
+  if (!other) return files.length === 1 ? t('files.image') : t('files.images', { n: files.length })
+  return files.length > 1 ? t('files.fileAndMore', { name: displayName(other), n: files.length }) : t('files.file', { name: displayName(other) })
 }
 
 /**
@@ -62,7 +63,7 @@ export function filesSummary(files: readonly Pick<FileInfo, 'name' | 'mime' | 'i
 export function previewLine(m: { content: string; files?: readonly FileInfo[] }, max = 80): string {
   const line = firstLine(m.content, max)
   if (line) return line
-  return filesSummary(m.files) || (m.content.trim() === '' ? filesText.attachment : '')
+  return filesSummary(m.files) || (m.content.trim() === '' ? t('files.attachment') : '')
 }
 
 /** A message's text for notifications: its content, else the files' summary. */
@@ -79,7 +80,7 @@ const EXT_BY_MIME: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 
 /** `粘贴的图片-20250102-150405.png` (local time). */
 export function pastedImageName(mime: string, now: Date = new Date()): string {
   const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`
-  return `${filesText.pastedImage}-${stamp}.${EXT_BY_MIME[safeImageMime(mime) ?? ''] ?? 'png'}`
+  return `${t('files.pastedImage')}-${stamp}.${EXT_BY_MIME[safeImageMime(mime) ?? ''] ?? 'png'}`
 }
 
 /**
@@ -89,7 +90,7 @@ export function pastedImageName(mime: string, now: Date = new Date()): string {
 export function uploadName(file: Pick<File, 'name' | 'type'>, pasted: boolean, now?: Date): string {
   const name = file.name.trim()
   if (!name || (pasted && /^image\.(png|jpe?g|gif|webp)$/i.test(name))) {
-    return file.type.startsWith('image/') ? pastedImageName(file.type, now) : filesText.unnamed
+    return file.type.startsWith('image/') ? pastedImageName(file.type, now) : t('files.unnamed')
   }
   return name
 }
@@ -98,48 +99,30 @@ export function uploadName(file: Pick<File, 'name' | 'type'>, pasted: boolean, n
 export class UploadAbortedError extends Error {
   override readonly name = 'UploadAbortedError'
   constructor() {
-    super(filesText.errors.aborted)
+    super(t('errors.upload.aborted'))
   }
 }
 
-/** Chinese text for a refused or failed upload. `maxBytes`: the server's limit, when known. */
+/** The user's text for a refused or failed upload (`errors.upload`). `maxBytes`: the server's limit, when known. */
 export function describeUploadError(error: unknown, maxBytes?: number | null): string {
-  if (error instanceof UploadAbortedError) return filesText.errors.aborted
-  if (error instanceof NetworkError) return filesText.errors.network
+  if (error instanceof UploadAbortedError) return t('errors.upload.aborted')
+  if (error instanceof NetworkError) return t('errors.upload.network')
   if (error instanceof ApiError) {
-    const e = filesText.errors
-    switch (error.code) {
-      case 'file_too_large':
-      case 'too_large':
-        return e.file_too_large(maxBytes ? formatBytes(maxBytes) : null)
-      case 'upload_quota':
-        return e.upload_quota
-      case 'disk_full':
-        return e.disk_full
-      case 'bad_image':
-        return e.bad_image
-      case 'not_found':
-        return e.not_found
-      case 'archived':
-        return e.archived
-      case 'forbidden':
-        return e.forbidden
-      case 'unauthorized':
-        return e.unauthorized
-      case 'bad_response':
-        return e.bad_response
-      default:
-        if (error.status === 413) return e.file_too_large(maxBytes ? formatBytes(maxBytes) : null)
-        if (error.status === 507) return e.disk_full
-        return describeError(error)
-    }
+    const tooLarge = (): string =>
+      maxBytes ? t('errors.upload.file_too_large', { limit: formatBytes(maxBytes) }) : t('errors.upload.file_too_large_unknown')
+    if (error.code === 'file_too_large' || error.code === 'too_large') return tooLarge()
+    // A code with an upload text (`upload_quota`, `disk_full`, `bad_image`, `archived`, …).
+    if (errorKey(error.code, 'upload')?.startsWith('errors.upload.')) return errorText(error.code, { context: 'upload', message: error.message })
+    if (error.status === 413) return tooLarge()
+    if (error.status === 507) return t('errors.upload.disk_full')
+    return describeError(error)
   }
   return describeError(error)
 }
 
-/** Chinese text for a file or thumbnail that could not be fetched. */
+/** The user's text for a file or thumbnail that could not be fetched. */
 export function describeFileError(error: unknown): string {
-  if (error instanceof ApiError && (error.status === 404 || error.status === 403)) return filesText.errors.file_not_found
+  if (error instanceof ApiError && (error.status === 404 || error.status === 403)) return t('errors.upload.file_not_found')
   return describeError(error)
 }
 

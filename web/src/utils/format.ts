@@ -1,7 +1,9 @@
 /**
- * Display helpers for the chat views. They never throw: a timestamp that a
- * `Date` cannot hold (missing, NaN, out of range) formats as a placeholder.
+ * Display helpers for the chat views, in the current language (Intl with the
+ * active locale). They never throw: a timestamp that a `Date` cannot hold
+ * (missing, NaN, out of range) formats as a placeholder.
  */
+import { getLocale, t } from '@/i18n'
 
 /** The `Date` of a Unix-ms timestamp, or null when there is none to show. */
 function toDate(ts: unknown): Date | null {
@@ -21,32 +23,55 @@ function startOfDay(ts: number): number {
   return d.getTime()
 }
 
-/** `HH:mm` of a Unix-ms timestamp, in local time. */
+const formatters = new Map<string, Intl.DateTimeFormat>()
+
+/** A cached `Intl.DateTimeFormat` of the current language. */
+function intl(name: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const locale = getLocale()
+  const key = `${locale} ${name}`
+  let f = formatters.get(key)
+  if (!f) formatters.set(key, (f = new Intl.DateTimeFormat(locale, options)))
+  return f
+}
+
+/** The time of day of a Unix-ms timestamp, in local time: `15:04` (zh-CN) / `3:04 PM` (en). */
 export function formatTime(ts: number): string {
   const d = toDate(ts)
   if (!d) return '--:--'
-  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`
+  return getLocale() === 'zh-CN'
+    ? intl('time', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d)
+    : intl('time', { hour: 'numeric', minute: '2-digit' }).format(d)
 }
 
-/** Full local date and time, for tooltips. */
+/** Full local date and time, for tooltips: `2025-01-02 15:04` (zh-CN) / `Jan 2, 2025, 3:04 PM` (en). */
 export function formatDateTime(ts: number): string {
   const d = toDate(ts)
-  if (!d) return '时间未知'
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')} ${formatTime(ts)}`
+  if (!d) return t('time.unknownTime')
+  if (getLocale() !== 'zh-CN') return intl('dateTime', { dateStyle: 'medium', timeStyle: 'short' }).format(d)
+  const parts = intl('date', { year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(d)
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? ''
+  return `${part('year')}-${part('month')}-${part('day')} ${formatTime(ts)}`
 }
 
-/** 今天 / 昨天 / M月D日 / YYYY年M月D日. */
+/**
+ * A day divider: 今天 / 昨天 / 1月2日 / 2023年1月2日 (zh-CN);
+ * Today / Yesterday / Tuesday, January 2 / January 2, 2023 (en).
+ */
 export function formatDay(ts: number, now: number = Date.now()): string {
   const d = toDate(ts)
-  if (!d) return '日期未知'
+  if (!d) return t('time.unknownDate')
   const day = startOfDay(ts)
   const today = startOfDay(now)
-  if (day === today) return '今天'
+  if (day === today) return t('time.today')
   const yesterday = new Date(today)
   yesterday.setDate(yesterday.getDate() - 1)
-  if (day === yesterday.getTime()) return '昨天'
-  if (d.getFullYear() === new Date(now).getFullYear()) return `${d.getMonth() + 1}月${d.getDate()}日`
-  return `${d.getFullYear()}年${d.getMonth() + 1}月${d.getDate()}日`
+  if (day === yesterday.getTime()) return t('time.yesterday')
+  if (d.getFullYear() === new Date(now).getFullYear()) {
+    return getLocale() === 'zh-CN'
+      ? intl('monthDay', { month: 'long', day: 'numeric' }).format(d)
+      : intl('monthDay', { weekday: 'long', month: 'long', day: 'numeric' }).format(d)
+  }
+  return intl('fullDay', { year: 'numeric', month: 'long', day: 'numeric' }).format(d)
 }
 
 export function isSameDay(a: number, b: number): boolean {

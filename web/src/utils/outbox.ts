@@ -10,6 +10,7 @@
 import { ref, type Ref } from 'vue'
 import { ApiError, describeError, type ApiClient } from '@/api/http'
 import type { ChatMessage, FileInfo } from '@/api/types'
+import { t } from '@/i18n'
 import { contentProblem, MAX_MESSAGE_CHARS, normalizeContent } from './content'
 import { createClientId } from './ids'
 import { outboxBlobSchema, outboxEntrySchema, validItems, type StoredOutboxEntry } from './schemas'
@@ -143,9 +144,9 @@ export function createOutbox(options: OutboxOptions) {
     const content = normalizeContent(typeof raw === 'string' ? raw : String(raw ?? ''))
     const files = opts.files && opts.files.length > 0 ? opts.files.map((f) => ({ ...f })) : undefined
     const problem = contentProblem(content, maxChars)
-    if (problem === 'empty' && !files) throw new ChatSendError('empty', '消息不能为空')
-    if (problem === 'too_long') throw new ChatSendError('too_long', `消息不能超过 ${maxChars} 个字符`)
-    if (!enabled && !opts.connected) throw new ChatSendError('not_connected', '发送失败，未连接到服务器')
+    if (problem === 'empty' && !files) throw new ChatSendError('empty', t('chat.send.empty'))
+    if (problem === 'too_long') throw new ChatSendError('too_long', t('chat.send.tooLong', { max: maxChars }))
+    if (!enabled && !opts.connected) throw new ChatSendError('not_connected', t('chat.send.notConnected'))
     const entry: OutgoingMessage = { client_id: createClientId(), content, queued_at: Date.now(), state: 'pending', attempts: 0 }
     if (opts.room) entry.room = opts.room
     if (opts.room_id !== undefined) entry.room_id = opts.room_id
@@ -289,7 +290,7 @@ export type Outbox = ReturnType<typeof createOutbox>
 
 /** A reply refused with `not_found`: the quoted message may be gone (§4), or the room. */
 export function replyGone(entry: Pick<OutgoingMessage, 'reply_to'> | undefined, code: string): string | null {
-  return entry?.reply_to !== undefined && code === 'not_found' ? '回复的消息已被删除，或房间已不可访问' : null
+  return entry?.reply_to !== undefined && code === 'not_found' ? t('chat.send.replyGone') : null
 }
 
 /** The ids of an entry's files (what the frame and the REST body carry), or undefined without files. */

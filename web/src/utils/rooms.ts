@@ -1,6 +1,7 @@
 /** Display and ordering rules for rooms (pure functions, shared by stores and components). */
 import type { PresenceUser } from '@/api/types'
 import type { NotifyLevel, Room } from '@/api/rooms'
+import { getLocale, joinNames, t } from '@/i18n'
 import { shortHash, tokenSubject } from './ids'
 
 /** A room with the caller's view filled in (REST answers carry it; stream events do not). */
@@ -40,10 +41,10 @@ const LOBBY_NAME = 'lobby'
 export function roomTitle(room: Pick<Room, 'name' | 'kind' | 'lobby' | 'members'>, meId: number | null): string {
   if (room.kind === 'direct') {
     const others = (room.members ?? []).filter((u) => u.id !== meId).map((u) => u.username)
-    return others.length > 0 ? others.join('、') : '仅自己'
+    return others.length > 0 ? joinNames(others) : t('rooms.title.onlyMe')
   }
-  if (room.lobby && (room.name === LOBBY_NAME || !room.name)) return '大厅'
-  return room.name || '未命名房间'
+  if (room.lobby && (room.name === LOBBY_NAME || !room.name)) return t('rooms.title.lobby')
+  return room.name || t('rooms.title.unnamed')
 }
 
 /** The other members of a direct message (the partner of a one-to-one conversation). */
@@ -51,13 +52,23 @@ export function directPartners(room: Pick<Room, 'members'>, meId: number | null)
   return (room.members ?? []).filter((u) => u.id !== meId)
 }
 
-const collator = typeof Intl !== 'undefined' ? new Intl.Collator('zh-CN') : null
+const collators = new Map<string, Intl.Collator>()
+
+/** Names sort the way the user's language does (Chinese: by pinyin). */
+function collator(): Intl.Collator | null {
+  if (typeof Intl === 'undefined') return null
+  const locale = getLocale()
+  let c = collators.get(locale)
+  if (!c) collators.set(locale, (c = new Intl.Collator(locale)))
+  return c
+}
 
 function byTitle(meId: number | null) {
+  const c = collator()
   return (a: RoomState, b: RoomState) => {
     const x = roomTitle(a, meId)
     const y = roomTitle(b, meId)
-    return (collator ? collator.compare(x, y) : x < y ? -1 : x > y ? 1 : 0) || a.id - b.id
+    return (c ? c.compare(x, y) : x < y ? -1 : x > y ? 1 : 0) || a.id - b.id
   }
 }
 

@@ -3,7 +3,8 @@
  * shares: the connection states, the events they emit, error texts and the
  * browser's network and visibility signals.
  */
-import { retryHint } from '@/api/http'
+import { t } from '@/i18n'
+import { errorText } from '@/i18n/errors'
 import type { ErrorFrame } from '@/api/types'
 import type { OutgoingMessage } from './outbox'
 
@@ -45,30 +46,10 @@ export interface TransportLink {
   everConnected: boolean
 }
 
-/** Chinese text for an error code of an `error` frame (`retryAfterMs` from `retry_after_ms`). */
+/** The user's text for an error code of an `error` frame (`retryAfterMs` from `retry_after_ms`; `fallback`: the server's message). */
 export function describeServerError(code: string, fallback?: string, retryAfterMs?: number): string {
-  switch (code) {
-    case 'invalid_content':
-      return '消息内容无效（为空、超长或包含控制字符）'
-    case 'rate_limited':
-      return `操作太频繁，${retryHint(retryAfterMs === undefined ? undefined : retryAfterMs / 1000)}`
-    case 'busy':
-      return `服务器繁忙，${retryHint(retryAfterMs === undefined ? undefined : retryAfterMs / 1000)}`
-    case 'too_large':
-      return '消息过大'
-    case 'unauthorized':
-      return '登录已失效，请重新登录'
-    case 'internal':
-      return '服务器内部错误'
-    case 'not_found':
-      return '房间不存在或你无权访问'
-    case 'archived':
-      return '房间已归档，不能发送消息'
-    case 'bad_request':
-      return fallback ? `请求无效：${fallback}` : '请求无效'
-    default:
-      return fallback ?? code
-  }
+  if (code === 'bad_request') return fallback ? t('errors.invalidRequestDetail', { message: fallback }) : t('errors.invalidRequest')
+  return errorText(code, { context: 'stream', message: fallback, retryAfter: retryAfterMs === undefined ? undefined : retryAfterMs / 1000 })
 }
 
 /** Listens to the browser's `online`/`offline`/`visibilitychange` events. */

@@ -252,8 +252,18 @@ export function watchPage(page: Page, label: string) {
   return { dialogs, errors }
 }
 
-export async function newPage(browser: Browser, options: typeof DESKTOP | typeof PHONE): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ ...options, locale: 'zh-CN' })
+/**
+ * A new browser context and page. Every context gets a browser language
+ * (`locale`, sent as `navigator.languages` and Accept-Language): zh-CN by
+ * default, the language the tests' assertions are written in (headless
+ * Chromium would otherwise say en-US, and the app would start in English).
+ */
+export async function newPage(
+  browser: Browser,
+  options: typeof DESKTOP | typeof PHONE,
+  locale = 'zh-CN',
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ ...options, locale })
   const page = await context.newPage()
   page.setDefaultTimeout(15_000)
   return { context, page }

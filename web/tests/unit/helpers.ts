@@ -1,7 +1,9 @@
-/** Test doubles: a scriptable WebSocket class and a routed `fetch`. */
+/** Test doubles: a scriptable WebSocket class and a routed `fetch`; the i18n plugin of every mount. */
 import { afterEach, beforeEach, vi } from 'vitest'
+import { config } from '@vue/test-utils'
 import { effectScope, type EffectScope } from 'vue'
 import type { ChatMessage, HelloFrame } from '@/api/types'
+import { i18n, setLocale, type AppLocale } from '@/i18n'
 
 type Handler<E> = ((event: E) => void) | null
 
@@ -199,4 +201,16 @@ export function useComposableTestEnv(): <T>(fn: () => T) => T {
     scopes.push(scope)
     return scope.run(fn)!
   }
+}
+
+/**
+ * Every component mounted by a test (`mount`, `mountApp`) gets the app's
+ * vue-i18n instance, and each test starts in `locale` (zh-CN: the texts the
+ * assertions expect) without touching the remembered choice. Called once per
+ * test file by `setup.ts` (vitest `setupFiles`).
+ */
+export function installTestI18n(locale: AppLocale = 'zh-CN'): void {
+  if (!config.global.plugins.includes(i18n)) config.global.plugins.push(i18n)
+  setLocale(locale, { remember: false })
+  beforeEach(() => setLocale(locale, { remember: false }))
 }

@@ -1,0 +1,14 @@
+/**
+ * English messages, one module per area. Adding an area (say `admin`): write
+ * `admin.ts` here and in `../zh-CN/`, and add its line below and in `../zh-CN/index.ts`.
+ */
+export { default as common } from './common'
+export { default as time } from './time'
+export { default as errors } from './errors'
+export { default as auth } from './auth'
+export { default as chat } from './chat'
+export { default as conversation } from './conversation'
+export { default as rooms } from './rooms'
+export { default as files } from './files'
+export { default as search } from './search'
+export { default as settings } from './settings'

@@ -1,0 +1,37 @@
+/** The login and registration page, and the session notices (zh-CN). */
+export default {
+  tagline: '局域网里的团队实时聊天',
+  login: '登录',
+  register: '注册',
+  username: '用户名',
+  password: '密码',
+  confirmPassword: '确认密码',
+  confirmPlaceholder: '再次输入密码',
+  submitLogin: '登录',
+  submitRegister: '注册并登录',
+  noAccount: '还没有账号？{link}',
+  registerNow: '立即注册',
+  haveAccount: '已有账号？{link}',
+  goLogin: '去登录',
+  rules: {
+    usernameRequired: '请输入用户名',
+    usernameLength: '用户名长度为 2–32 个字符',
+    usernameChars: '用户名只能包含字母、汉字、数字、_、-、.',
+    passwordRequired: '请输入密码',
+    passwordLength: '密码长度为 8–128 个字符',
+    confirmRequired: '请再次输入密码',
+    confirmMismatch: '两次输入的密码不一致',
+  },
+  errors: {
+    network: '无法连接服务器，请检查网络后重试',
+    badCredentials: '用户名或密码错误',
+    usernameTaken: '用户名已被占用',
+    busy: '服务器繁忙，{hint}',
+    tooManyRegistrations: '注册次数过多，{hint}',
+    tooManyAttempts: '尝试次数过多，{hint}',
+  },
+  notice: {
+    loggedOut: '已退出登录',
+    expired: '登录已失效，请重新登录',
+  },
+}

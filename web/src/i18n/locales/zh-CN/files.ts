@@ -1,0 +1,36 @@
+/** Attachments, file cards and the image viewer (zh-CN). Refusals are in `errors.upload`. */
+export default {
+  attach: '添加附件',
+  dropHint: '松开以上传',
+  dropTarget: '文件将发送到「{room}」',
+  trayLabel: '待发送的附件',
+  uploading: '上传中',
+  uploaded: '已上传',
+  cancelUpload: '取消上传',
+  cancelUploadOf: '取消上传：{name}',
+  removeOf: '移除：{name}',
+  waitForUploads: '文件还在上传，完成后即可发送',
+  removeFailed: '请先移除上传失败的文件',
+  tooMany: '每条消息最多附加 {max} 个文件',
+  tooLarge: '文件过大，不能超过 {limit}',
+  /** The name of a pasted screenshot: `粘贴的图片-20250102-150405.png`. */
+  pastedImage: '粘贴的图片',
+  unnamed: '未命名文件',
+  // Summaries (reply quotes, notifications) of a message without text.
+  image: '[图片]',
+  images: '[图片 ×{n}]',
+  file: '[文件] {name}',
+  fileAndMore: '[文件] {name} 等 {n} 个附件',
+  attachment: '[附件]',
+  // Files in messages and the viewer.
+  download: '下载',
+  downloadFile: '下载 {name}',
+  downloadFailed: '下载失败：{error}',
+  openImage: '查看图片：{name}',
+  imageFailed: '图片加载失败',
+  viewer: '图片查看器',
+  close: '关闭（Esc）',
+  prev: '上一张',
+  next: '下一张',
+  loadingOriginal: '正在加载原图…',
+}

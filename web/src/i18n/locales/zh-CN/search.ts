@@ -1,0 +1,25 @@
+/** Message search (zh-CN). Refusals are in `errors.search`. */
+export default {
+  placeholder: '搜索消息',
+  shortcut: 'Ctrl+K',
+  open: '搜索消息（Ctrl+K 或 /）',
+  title: '搜索结果',
+  close: '关闭搜索',
+  back: '返回',
+  newest: '最新',
+  relevance: '相关度',
+  orderLabel: '排序',
+  /** `{in}` and `{from}` are the filters (`helpIn`, `helpFrom`) in code style. */
+  help: '筛选：{in} {from}，例如「会议 in:设计 from:amy」',
+  helpIn: 'in:房间',
+  helpFrom: 'from:用户',
+  loadMore: '加载更多',
+  loading: '搜索中…',
+  noMore: '没有更多结果了',
+  empty: '没有找到包含「{q}」的消息',
+  idle: '输入关键词后按 Enter 搜索',
+  countShown: '已显示 {n} 条结果',
+  countTotal: '共 {n} 条结果',
+  direct: '私信',
+  deleted: '消息已删除',
+}
