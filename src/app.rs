@@ -30,6 +30,8 @@ const SESSION_DRAIN: Duration = Duration::from_secs(5);
 const STORE_CLOSE: Duration = Duration::from_secs(10);
 /// Interval of the stats log line.
 const STATS_EVERY: Duration = Duration::from_secs(30);
+/// How often message retention runs (the first time half a minute after start).
+const RETENTION_EVERY: Duration = Duration::from_secs(24 * 3600);
 
 /// A server that is bound and ready to run.
 pub struct Application {
@@ -56,8 +58,19 @@ impl Application {
 
         let (listener, busy_port) = listen(&config)?;
         let addr = listener.local_addr()?;
+        let team = crate::team::TeamService::load(
+            store.clone(),
+            crate::team::Defaults {
+                reachable: !addr.ip().is_loopback(),
+                registration: config.registration,
+                max_file_bytes: config.files.max_file_bytes,
+                upload_quota: config.files.daily_quota,
+            },
+        )
+        .await?;
         let limits = &config.limits;
         let state = Arc::new(AppState {
+            team,
             auth: AuthService::new(
                 store.clone(),
                 &secret,
@@ -90,6 +103,7 @@ impl Application {
         });
         // Before the first request: a restart must not accept revoked tokens.
         state.auth.refresh_revocations().await?;
+        state.apply_settings(&state.team.settings());
         // A restarted cluster node first clears the presence it left behind.
         let node = match state.store.cluster() {
             Some(pg) => {
@@ -292,28 +306,26 @@ async fn watch_revocations(state: Arc<AppState>) {
             () = state.shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        // The admin CLI writes from its own process too (rooms, accounts).
+        // The admin CLI writes from its own process too (rooms, accounts,
+        // settings), and so do other nodes.
         state.store.sync().await;
-        match state.auth.refresh_revocations().await {
-            Ok(true) => {
-                let stopped = state
-                    .registry
-                    .stop_revoked(|k| state.auth.is_key_revoked(k));
-                if stopped > 0 {
-                    tracing::info!(sockets = stopped, "closed the sockets of revoked tokens");
-                }
-            }
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot read token revocations"),
+        state.enforce_revocations().await;
+        match state.team.refresh().await {
+            Ok(settings) => state.apply_settings(&settings),
+            Err(e) => tracing::warn!(error = %e, "cannot read the settings"),
         }
     }
 }
 
-/// Periodic chores: rate-limit state cleanup and the stats line.
+/// Periodic chores: rate-limit state cleanup, the daily figures, message
+/// retention, and the stats line (only when something happened: an idle
+/// server keeps the terminal quiet; the admin page has the live figures).
 async fn housekeeping(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(STATS_EVERY);
     tick.tick().await;
-    let (mut last_messages, mut last_deliveries) = (0, 0);
+    let (mut last_messages, mut last_deliveries, mut last_connections) = (0, 0, 0);
+    let sampled = crate::team::stats::LastSample::default();
+    let mut retention_due = std::time::Instant::now();
     loop {
         tokio::select! {
             () = state.shutdown.cancelled() => return,
@@ -324,20 +336,33 @@ async fn housekeeping(state: Arc<AppState>) {
         state.auth.sweep();
         state.reads.sweep();
         state.files.sweep_unsent().await;
+        let connections = state.stats.connections();
+        if let Err(e) = state.team.sample(&sampled, connections).await {
+            tracing::debug!(error = %e, "cannot note the daily figures");
+        }
+        if std::time::Instant::now() >= retention_due {
+            retention_due = std::time::Instant::now() + RETENTION_EVERY;
+            if let Err(e) = state.team.apply_retention().await {
+                tracing::warn!(error = %e, "retention: cannot delete old messages");
+            }
+        }
         let messages = state
             .store
             .writer_stats()
             .operations
             .load(Ordering::Relaxed);
         let deliveries = state.stats.deliveries();
-        tracing::info!(
-            connections = state.stats.connections(),
-            online_users = state.hub.presence().count(),
-            writes = messages - last_messages,
-            deliveries = deliveries - last_deliveries,
-            "stats (last {}s)",
-            STATS_EVERY.as_secs()
-        );
-        (last_messages, last_deliveries) = (messages, deliveries);
+        let (writes, delivered) = (messages - last_messages, deliveries - last_deliveries);
+        if writes > 0 || delivered > 0 || connections != last_connections {
+            tracing::info!(
+                connections,
+                online_users = state.hub.presence().count(),
+                writes,
+                deliveries = delivered,
+                "stats (last {}s)",
+                STATS_EVERY.as_secs()
+            );
+        }
+        (last_messages, last_deliveries, last_connections) = (messages, deliveries, connections);
     }
 }

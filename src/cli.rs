@@ -271,6 +271,13 @@ pub struct ServeArgs {
     )]
     pub max_reactions: u32,
 
+    /// Who may create an account: `open`, `invite` (with an invitation link)
+    /// or `closed` (admins create accounts). Written to the settings at
+    /// start; admins change it in the browser. Not set: `invite` once an
+    /// admin exists and the server listens beyond loopback, else `open`.
+    #[arg(long, env = "HEARTH_REGISTRATION", value_name = "MODE")]
+    pub registration: Option<String>,
+
     /// Largest file one upload may be (e.g. `25MB`, `1GiB`).
     #[arg(
         long,

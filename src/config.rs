@@ -120,6 +120,8 @@ pub struct Config {
     pub conversation: ConversationSettings,
     /// Uploads.
     pub files: FileSettings,
+    /// `--registration`, when given.
+    pub registration: Option<crate::domain::Registration>,
 }
 
 impl Config {
@@ -227,6 +229,13 @@ impl Config {
                     raw => Some(size(raw, "upload-quota")?),
                 },
                 min_free_disk: size(&args.min_free_disk, "min-free-disk")?,
+            },
+            registration: match args.registration.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(raw) => Some(
+                    raw.parse()
+                        .map_err(|e: crate::domain::ValidationError| ConfigError(e.0))?,
+                ),
             },
         })
     }

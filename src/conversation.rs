@@ -116,6 +116,7 @@ impl ConversationService {
         self.apply(MessageOp::Delete {
             message_id,
             actor: me(user),
+            expired: false,
         })
         .await
     }

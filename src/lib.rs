@@ -30,6 +30,7 @@ pub mod server;
 pub mod session;
 pub mod state;
 pub mod store;
+pub mod team;
 pub mod telemetry;
 
 pub use app::Application;

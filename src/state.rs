@@ -10,6 +10,7 @@ use crate::limits::{ConnectionLimits, ReadBudget};
 use crate::rooms::RoomService;
 use crate::search::SearchService;
 use crate::store::Store;
+use crate::team::TeamService;
 use crate::telemetry::Stats;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub files: FileService,
     /// Message search.
     pub search: SearchService,
+    /// Settings, invitations, sessions, profiles, administration.
+    pub team: TeamService,
     /// Cancelled when the server stops.
     pub shutdown: CancellationToken,
     /// Running WebSocket sessions.
@@ -50,4 +53,30 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Live counts for the stats line.
     pub stats: Stats,
+}
+
+impl AppState {
+    /// After a change that revokes tokens (password change, deactivation,
+    /// sign-outs): re-reads the revocations and closes the sockets of the
+    /// revoked tokens with 4001 now (other nodes within a refresh).
+    pub async fn enforce_revocations(&self) {
+        match self.auth.refresh_revocations().await {
+            Ok(false) => {}
+            Ok(true) => {
+                let stopped = self.registry.stop_revoked(|k| self.auth.is_key_revoked(k));
+                if stopped > 0 {
+                    tracing::info!(sockets = stopped, "closed the sockets of revoked tokens");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read token revocations"),
+        }
+    }
+
+    /// Applies the team settings that other services hold (upload limits).
+    pub fn apply_settings(&self, settings: &crate::team::Settings) {
+        self.files.set_limits(
+            settings.max_file_bytes,
+            (settings.upload_quota_bytes > 0).then_some(settings.upload_quota_bytes),
+        );
+    }
 }

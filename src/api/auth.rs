@@ -1,8 +1,10 @@
 //! `/api/auth/*`: register, login, logout, me.
 
 use super::{ApiError, authorization, content_length, extract, limit_key, respond, with_state};
+use crate::auth::LoginSession;
 use crate::server::ClientAddr;
 use crate::state::AppState;
+use crate::team::sessions::NewLogin;
 use futures_util::Stream;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -15,6 +17,8 @@ use warp::{Buf, Filter};
 struct Credentials {
     username: String,
     password: String,
+    /// The invitation link's secret (invite-only registration).
+    invite: Option<String>,
 }
 
 pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
@@ -65,11 +69,62 @@ async fn register(
     let deadline = state.config.limits.body_timeout;
     let creds: Credentials = extract::json(content_length(&headers), body, deadline).await?;
     let addr = limit_key(&state, &headers, peer);
-    let session = state
-        .auth
-        .register(&creds.username, creds.password, addr)
-        .await?;
+    let session =
+        register_with(&state, &creds.username, creds.password, creds.invite, addr).await?;
+    record_login(&state, &headers, peer, &session).await;
     Ok(warp::reply::with_status(warp::reply::json(&session), StatusCode::CREATED).into_response())
+}
+
+/// Registers within the registration mode: an invitation's use is taken
+/// first and given back when the account cannot be created.
+pub(super) async fn register_with(
+    state: &AppState,
+    username: &str,
+    password: String,
+    invite: Option<String>,
+    addr: Option<crate::limits::AddrKey>,
+) -> Result<LoginSession, ApiError> {
+    let admitted = state.team.admit(invite.as_deref()).await?;
+    let created = state.auth.register(username, password, addr).await;
+    if created.is_err()
+        && let Some(id) = admitted
+    {
+        state.team.refund_invite(id).await;
+    }
+    let session = created?;
+    if state.team.settings().needs_setup {
+        let _ = state.team.refresh().await;
+    }
+    Ok(session)
+}
+
+/// Records a login for the sessions list (device and address).
+pub(super) async fn record_login(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<ClientAddr>,
+    session: &LoginSession,
+) {
+    let agent = headers
+        .get(warp::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let ip = peer
+        .map(|p| crate::limits::client_ip(&state.config.limits.trusted_proxies, headers, p.0.ip()))
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
+    let claims = &session.claims;
+    state
+        .team
+        .record_login(NewLogin {
+            user_id: session.user.id,
+            session_id: claims.sid.as_deref().unwrap_or_default(),
+            issued_at: claims.iat,
+            expires_at: claims.exp,
+            agent,
+            ip: &ip,
+        })
+        .await;
 }
 
 async fn login(
@@ -85,6 +140,7 @@ async fn login(
         .auth
         .login(&creds.username, creds.password, addr)
         .await?;
+    record_login(&state, &headers, peer, &session).await;
     Ok(warp::reply::json(&session).into_response())
 }
 
@@ -98,6 +154,7 @@ async fn logout(state: Arc<AppState>, headers: HeaderMap) -> Result<Response, Ap
 
 async fn me(state: Arc<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let user = state.auth.authenticate_header(authorization(&headers))?;
+    state.team.touch_session(&user.session_id).await;
     let user = match state.store.user_by_id(user.id).await {
         Ok(user) => user,
         Err(crate::store::StoreError::NotFound) => {

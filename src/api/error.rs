@@ -4,6 +4,7 @@
 use crate::auth::AuthError;
 use crate::chat::ChatError;
 use crate::store::StoreError;
+use crate::team::TeamError;
 use serde_json::json;
 use std::time::Duration;
 use warp::http::{HeaderValue, StatusCode, header::RETRY_AFTER};
@@ -148,10 +149,40 @@ impl From<AuthError> for ApiError {
             AuthError::Throttled(wait) | AuthError::RegistrationThrottled(wait) => {
                 Self::rate_limited(e.to_string(), wait)
             }
+            AuthError::Deactivated => {
+                Self::new(StatusCode::FORBIDDEN, "account_deactivated", e.to_string())
+            }
+            AuthError::WrongPassword => {
+                Self::new(StatusCode::FORBIDDEN, "wrong_password", e.to_string())
+            }
             AuthError::Busy => Self::too_many("busy", e.to_string(), Duration::from_secs(1)),
             AuthError::Unavailable(_) => StoreError::Unavailable(String::new()).into(),
             AuthError::Internal(detail) => Self::internal(detail),
         }
+    }
+}
+
+impl From<TeamError> for ApiError {
+    fn from(e: TeamError) -> Self {
+        let (status, code) = match e {
+            TeamError::Invalid(v) => return Self::bad_request(v.0),
+            TeamError::Store(s) => return s.into(),
+            TeamError::NotFound => return Self::not_found("not found"),
+            TeamError::Invite(code, _) if code == "invite_not_found" => {
+                (StatusCode::NOT_FOUND, code)
+            }
+            TeamError::Invite(code, _) => (StatusCode::GONE, code),
+            TeamError::LinkInvalid => (StatusCode::GONE, "link_invalid"),
+            TeamError::LastAdmin => (StatusCode::CONFLICT, "last_admin"),
+            TeamError::AlreadySetUp => (StatusCode::CONFLICT, "already_set_up"),
+            TeamError::RegistrationClosed => (StatusCode::FORBIDDEN, "registration_closed"),
+            TeamError::InviteRequired => (StatusCode::FORBIDDEN, "invite_required"),
+            TeamError::Deactivated => (StatusCode::FORBIDDEN, "account_deactivated"),
+            TeamError::AdminOnly => (StatusCode::FORBIDDEN, "admin_only"),
+            TeamError::WrongPassword => (StatusCode::FORBIDDEN, "wrong_password"),
+            TeamError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+        };
+        Self::new(status, code, e.to_string())
     }
 }
 

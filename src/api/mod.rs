@@ -2,12 +2,15 @@
 //! embedded web UI. Filters only match paths and methods; handlers parse and
 //! validate, so bad input always gets a precise JSON error.
 
+mod account;
+mod admin;
 mod auth;
 mod chat;
 mod error;
 mod extract;
 mod files;
 mod messages;
+mod onboarding;
 mod origin;
 mod rooms;
 mod search;
@@ -39,6 +42,12 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsa
 /// Every route of the server.
 pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
     let api = auth::routes(state.clone())
+        .or(onboarding::routes(state.clone()))
+        .unify()
+        .or(account::routes(state.clone()))
+        .unify()
+        .or(admin::routes(state.clone()))
+        .unify()
         .or(chat::routes(state.clone()))
         .unify()
         // Before `rooms`: its catch-all `/api/rooms/{id}/{action}` would answer first.
@@ -122,6 +131,25 @@ const API_PATHS: &[(&str, &str)] = &[
     ("/api/messages/{id}/reactions/{emoji}", "PUT, DELETE"),
     ("/api/stream", "GET"),
     ("/api/users", "GET"),
+    ("/api/users/{id}/avatar", "GET"),
+    ("/api/people", "GET"),
+    ("/api/me", "GET, PATCH"),
+    ("/api/me/avatar", "PUT, DELETE"),
+    ("/api/me/password", "POST"),
+    ("/api/me/sessions", "GET"),
+    ("/api/me/sessions/sign-out-others", "POST"),
+    ("/api/setup", "POST"),
+    ("/api/invites", "GET, POST"),
+    ("/api/invites/{id}", "DELETE"),
+    ("/api/admin/users", "GET, POST"),
+    ("/api/admin/users/{id}", "PATCH"),
+    ("/api/admin/users/{id}/password-link", "POST"),
+    ("/api/admin/rooms", "GET"),
+    ("/api/admin/rooms/{id}/archive", "POST"),
+    ("/api/admin/settings", "GET, PATCH"),
+    ("/api/admin/stats", "GET"),
+    ("/api/admin/audit", "GET"),
+    ("/api/admin/retention", "POST"),
 ];
 
 /// Anything under `/api` no route took: 405 for a known path, else 404.

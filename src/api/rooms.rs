@@ -190,6 +190,13 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let user = user(&state, &headers)?;
     let req: CreateRoom = body(&state, &headers, raw).await?;
+    if !state.team.may_create_rooms(user.id).await? {
+        return Err(ApiError::with_code(
+            StatusCode::FORBIDDEN,
+            "room_creation_admins",
+            "only admins may create rooms on this server",
+        ));
+    }
     let name = RoomName::parse(&req.name).map_err(|e| ApiError::bad_request(e.0))?;
     let topic = Topic::parse(req.topic.as_deref().unwrap_or_default())
         .map_err(|e| ApiError::bad_request(e.0))?;

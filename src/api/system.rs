@@ -35,6 +35,7 @@ pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .and(with_state(state.clone()))
         .map(|state: Arc<AppState>| {
             let conversation = &state.config.conversation;
+            let team = state.team.settings();
             warp::reply::json(&json!({
                 "websocket": state.config.websocket,
                 "epoch": state.store.epoch(),
@@ -45,7 +46,12 @@ pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
                 "edit_window_secs": conversation.edit_window.map_or(0, |w| w.as_secs()),
                 "max_reactions": conversation.max_reactions,
                 "typing_interval_ms": crate::conversation::TYPING_INTERVAL.as_millis() as u64,
-                "max_file_bytes": state.config.files.max_file_bytes,
+                "max_file_bytes": state.files.settings().max_file_bytes,
+                "team_name": team.team_name,
+                "registration": team.registration,
+                "needs_setup": team.needs_setup,
+                "members_invite": team.members_invite,
+                "room_creation": team.room_creation,
                 "max_files_per_message": crate::store::files::MAX_FILES_PER_MESSAGE,
             }))
             .into_response()

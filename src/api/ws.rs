@@ -118,6 +118,9 @@ fn upgrade(
         .into());
     }
     let (user, offered_subprotocol) = authenticate(state, headers)?;
+    // "Last seen" of the login session (written at most every few minutes).
+    let (team_state, sid) = (state.clone(), user.session_id.clone());
+    tokio::spawn(async move { team_state.team.touch_session(&sid).await });
     let on_upgrade =
         on_upgrade.ok_or_else(|| ApiError::bad_request("this connection cannot be upgraded"))?;
 

@@ -12,7 +12,7 @@ use crate::limits::{AddrKey, RegistrationLimiter};
 use crate::store::{Store, StoreError, User};
 use crate::telemetry::names;
 use password::{HashError, Hasher};
-use revocation::Revocations;
+use revocation::{Revocations, Stamp};
 use std::sync::Arc;
 use std::time::Duration;
 use throttle::{LoginThrottle, Policy};
@@ -51,6 +51,9 @@ pub struct LoginSession {
     pub token: String,
     /// The account.
     pub user: User,
+    /// The token's session id, issue and expiry times (for the sessions list).
+    #[serde(skip)]
+    pub claims: token::Claims,
 }
 
 /// Errors of the auth layer.
@@ -77,6 +80,12 @@ pub enum AuthError {
     /// Missing, malformed, expired, revoked or foreign token.
     #[error("未授权：令牌无效或已过期 (invalid or expired token)")]
     InvalidToken,
+    /// Right password, but the account is deactivated.
+    #[error("this account is deactivated")]
+    Deactivated,
+    /// The current password given with a change is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
     /// The database cannot store this now (locked, full): retry later.
     #[error("the database cannot store this now: {0}")]
     Unavailable(String),
@@ -277,6 +286,9 @@ impl AuthService {
                 if let Some(a) = address {
                     a.refund();
                 }
+                if self.is_deactivated(creds.user.id).await? {
+                    return Err(AuthError::Deactivated);
+                }
                 self.session_for(creds.user, creds.tokens_valid_after)
             }
             _ => {
@@ -289,11 +301,23 @@ impl AuthService {
     /// Signs a token out for good: its session is revoked (here at once, on
     /// other processes at their next refresh).
     pub async fn logout(&self, user: &AuthUser) -> Result<(), AuthError> {
-        self.store
-            .revoke_session(user.session_id.to_string(), user.id, user.expires_at)
+        self.revoke(user.id, &user.session_id, user.expires_at)
             .await?;
-        self.revocations.revoke_session(&user.session_id);
         tracing::info!(user = %user.username, "signed out");
+        Ok(())
+    }
+
+    /// Signs one session of `user_id` out (the sessions list's "sign out").
+    pub async fn revoke(
+        &self,
+        user_id: i64,
+        session_id: &str,
+        expires_at: u64,
+    ) -> Result<(), AuthError> {
+        self.store
+            .revoke_session(session_id.to_owned(), user_id, expires_at)
+            .await?;
+        self.revocations.revoke_session(session_id);
         Ok(())
     }
 
@@ -345,10 +369,98 @@ impl AuthService {
     /// (`hearth user reset-password` writes from another process). True when
     /// something new was revoked.
     pub async fn refresh_revocations(&self) -> Result<bool, StoreError> {
-        let reader = &self.store;
-        let stamps = reader.token_stamps().await?;
-        let sessions = reader.revoked_sessions().await?;
+        let rows = self
+            .store
+            .sql_read(crate::stmt!(
+                "SELECT id, tokens_valid_after, keep_session, deactivated_at FROM users
+                 WHERE tokens_valid_after > 0 OR deactivated_at IS NOT NULL"
+            ))
+            .await?;
+        let stamps = rows
+            .iter()
+            .map(|r| {
+                let stamp = if r.opt_int(3).is_some() {
+                    Stamp::at(u64::MAX)
+                } else {
+                    Stamp {
+                        after: r.int(1).try_into().unwrap_or(0),
+                        keep: r.opt_text(2),
+                    }
+                };
+                (r.int(0), stamp)
+            })
+            .collect();
+        let sessions = self.store.revoked_sessions().await?;
         Ok(self.revocations.replace(stamps, sessions))
+    }
+
+    /// Whether the account is deactivated (read from the store: login must
+    /// not wait for the next refresh).
+    async fn is_deactivated(&self, user_id: i64) -> Result<bool, AuthError> {
+        let rows = self
+            .store
+            .sql_read(crate::stmt!(
+                "SELECT deactivated_at FROM users WHERE id = $1",
+                user_id
+            ))
+            .await?;
+        Ok(rows.first().is_some_and(|r| r.opt_int(0).is_some()))
+    }
+
+    /// Checks `user`'s current password, then hashes the new one (validated).
+    pub async fn check_and_hash(
+        &self,
+        user: &AuthUser,
+        current: String,
+        new: String,
+    ) -> Result<String, AuthError> {
+        let new = Password::parse(new)?;
+        let creds = self
+            .store
+            .credentials(user.username.to_string())
+            .await?
+            .filter(|c| c.user.id == user.id)
+            .ok_or(AuthError::InvalidToken)?;
+        if !self
+            .hasher
+            .verify(current, Some(creds.password_hash))
+            .await?
+        {
+            return Err(AuthError::WrongPassword);
+        }
+        Ok(self.hasher.hash(new.expose().to_owned()).await?)
+    }
+
+    /// Hashes a new password (validated).
+    pub async fn hash_new(&self, password: String) -> Result<String, AuthError> {
+        let password = Password::parse(password)?;
+        Ok(self.hasher.hash(password.expose().to_owned()).await?)
+    }
+
+    /// Creates an account nobody can log in to until a password link sets
+    /// its password (an admin making an account in closed registration).
+    pub async fn create_account(&self, username: &str) -> Result<User, AuthError> {
+        let username = Username::parse(username)?;
+        if self.store.name_key_taken(username.key()).await? {
+            return Err(AuthError::UsernameTaken);
+        }
+        // A random password nobody knows.
+        let secret: [u8; 24] = rand::random();
+        let hash = self.hasher.hash(format!("{secret:?}")).await?;
+        let user = self.store.create_user(&username, hash).await?;
+        tracing::info!(user = %user.username, id = user.id, "account created by an admin");
+        Ok(user)
+    }
+
+    /// Logs `user_id` in without a password (after a password link set one).
+    pub async fn login_by_id(&self, user_id: i64) -> Result<LoginSession, AuthError> {
+        let user = self.store.user_by_id(user_id).await?;
+        let creds = self
+            .store
+            .credentials(user.username.clone())
+            .await?
+            .ok_or(AuthError::InvalidToken)?;
+        self.session_for(creds.user, creds.tokens_valid_after)
     }
 
     /// Checks an `Authorization` header value (`Bearer <token>`).
@@ -367,11 +479,15 @@ impl AuthService {
     /// A token issued no earlier than `not_before` (a password-reset stamp),
     /// so a login right after a reset is not caught by the revocation.
     fn session_for(&self, user: User, not_before: u64) -> Result<LoginSession, AuthError> {
-        let token = self
+        let (token, claims) = self
             .tokens
             .issue(user.id, &user.username, not_before)
             .map_err(|e| AuthError::Internal(e.to_string()))?;
-        Ok(LoginSession { token, user })
+        Ok(LoginSession {
+            token,
+            user,
+            claims,
+        })
     }
 }
 

@@ -12,10 +12,32 @@ use std::time::{Duration, Instant};
 /// by another process takes to sign an account out.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(2);
 
+/// An account's revocation stamp: tokens issued before `after` (Unix
+/// seconds) are refused, except those of the session `keep` (the one that
+/// changed the password). A deactivated account's is `u64::MAX`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stamp {
+    /// Tokens issued before this Unix second are refused.
+    pub after: u64,
+    /// The session that stays signed in.
+    pub keep: Option<String>,
+}
+
+impl Stamp {
+    /// A stamp with no kept session.
+    pub fn at(after: u64) -> Self {
+        Self { after, keep: None }
+    }
+
+    fn revokes(&self, issued_at: u64, session: &str) -> bool {
+        issued_at < self.after && self.keep.as_deref() != Some(session)
+    }
+}
+
 #[derive(Default)]
 struct State {
-    /// User id → tokens issued before this Unix second are refused.
-    valid_after: HashMap<i64, u64>,
+    /// User id → its stamp.
+    valid_after: HashMap<i64, Stamp>,
     /// Signed-out session ids, as last read from the database.
     sessions: HashSet<String>,
     /// Sessions signed out here recently: a refresh that read the database
@@ -41,7 +63,7 @@ impl Revocations {
         state
             .valid_after
             .get(&user_id)
-            .is_some_and(|&after| issued_at < after)
+            .is_some_and(|stamp| stamp.revokes(issued_at, session))
             || state.sessions.contains(session)
             || state.local.contains_key(session)
     }
@@ -54,13 +76,15 @@ impl Revocations {
 
     /// Replaces everything with a fresh read of the database; true when it
     /// revokes something that was not revoked before.
-    pub fn replace(&self, valid_after: HashMap<i64, u64>, sessions: HashSet<String>) -> bool {
+    pub fn replace(&self, valid_after: HashMap<i64, Stamp>, sessions: HashSet<String>) -> bool {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         let known = |s: &String| state.sessions.contains(s) || state.local.contains_key(s);
-        let stricter = valid_after
-            .iter()
-            .any(|(user, after)| state.valid_after.get(user).is_none_or(|old| after > old))
-            || !sessions.iter().all(known);
+        let stricter = valid_after.iter().any(|(user, new)| {
+            state
+                .valid_after
+                .get(user)
+                .is_none_or(|old| new.after > old.after)
+        }) || !sessions.iter().all(known);
         state.valid_after = valid_after;
         state.sessions = sessions;
         state.local.retain(|_, at| at.elapsed() < LOCAL_KEEP);
@@ -76,7 +100,7 @@ mod tests {
     fn tokens_issued_before_the_stamp_are_revoked() {
         let r = Revocations::default();
         assert!(!r.is_revoked(1, 100, "s"));
-        assert!(r.replace(HashMap::from([(1, 200)]), HashSet::new()));
+        assert!(r.replace(HashMap::from([(1, Stamp::at(200))]), HashSet::new()));
         assert!(r.is_revoked(1, 199, "s"));
         assert!(
             !r.is_revoked(1, 200, "s"),
@@ -84,9 +108,23 @@ mod tests {
         );
         assert!(!r.is_revoked(2, 0, "s"), "other accounts are untouched");
         assert!(
-            !r.replace(HashMap::from([(1, 200)]), HashSet::new()),
+            !r.replace(HashMap::from([(1, Stamp::at(200))]), HashSet::new()),
             "nothing new"
         );
+    }
+
+    #[test]
+    fn a_password_change_keeps_its_own_session() {
+        let r = Revocations::default();
+        let stamp = Stamp {
+            after: 200,
+            keep: Some("mine".into()),
+        };
+        assert!(r.replace(HashMap::from([(1, stamp)]), HashSet::new()));
+        assert!(!r.is_revoked(1, 100, "mine"));
+        assert!(r.is_revoked(1, 100, "other"));
+        assert!(r.replace(HashMap::from([(1, Stamp::at(u64::MAX))]), HashSet::new()));
+        assert!(r.is_revoked(1, 100, "mine"), "deactivated: every token");
     }
 
     #[test]

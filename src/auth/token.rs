@@ -50,7 +50,12 @@ impl TokenKeys {
 
     /// Issues a token for a user, stamped issued at `not_before` when the
     /// clock is behind it (at most the second of a password reset).
-    pub fn issue(&self, user_id: i64, username: &str, not_before: u64) -> anyhow::Result<String> {
+    pub fn issue(
+        &self,
+        user_id: i64,
+        username: &str,
+        not_before: u64,
+    ) -> anyhow::Result<(String, Claims)> {
         let iat = jsonwebtoken::get_current_timestamp().max(not_before);
         let claims = Claims {
             sub: user_id.to_string(),
@@ -59,11 +64,8 @@ impl TokenKeys {
             exp: iat + self.lifetime.as_secs(),
             sid: Some(uuid::Uuid::new_v4().simple().to_string()),
         };
-        Ok(encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.encoding,
-        )?)
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        Ok((token, claims))
     }
 
     /// Checks signature, algorithm and expiry; returns the claims.
@@ -81,10 +83,11 @@ mod tests {
     #[test]
     fn round_trip_and_rejections() {
         let keys = TokenKeys::new(&[7u8; 32], Duration::from_secs(60));
-        let t = keys.issue(42, "alice", 0).unwrap();
+        let (t, issued) = keys.issue(42, "alice", 0).unwrap();
         let c = keys.verify(&t).unwrap();
+        assert_eq!(c.sid, issued.sid);
         assert_eq!((c.sub.as_str(), c.name.as_str()), ("42", "alice"));
-        let again = keys.verify(&keys.issue(42, "alice", 0).unwrap()).unwrap();
+        let again = keys.verify(&keys.issue(42, "alice", 0).unwrap().0).unwrap();
         assert_ne!(c.sid, again.sid, "every login is its own session");
         let other = TokenKeys::new(&[8u8; 32], Duration::from_secs(60));
         assert!(other.verify(&t).is_none());

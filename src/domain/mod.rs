@@ -8,6 +8,7 @@ mod file_name;
 pub mod mention;
 mod message_body;
 mod password;
+mod profile;
 mod room_name;
 pub mod search_query;
 mod username;
@@ -17,6 +18,7 @@ pub use emoji::Emoji;
 pub use file_name::FileName;
 pub use message_body::MessageBody;
 pub use password::Password;
+pub use profile::{DisplayName, Registration, StatusText, TeamName};
 pub use room_name::{RoomName, Topic};
 pub use username::{Username, name_key};
 

@@ -85,9 +85,15 @@ pub fn sniff(head: &[u8]) -> &'static str {
 
 /// Decodes an image within the limits, turned upright; with its upright size.
 fn decode(path: &Path) -> Result<(DynamicImage, u32, u32), InspectError> {
+    decode_from(ImageReader::open(path)?.with_guessed_format()?)
+}
+
+/// [`decode`] of any reader.
+fn decode_from<R: std::io::BufRead + std::io::Seek>(
+    mut reader: ImageReader<R>,
+) -> Result<(DynamicImage, u32, u32), InspectError> {
     let bad =
         |e: image::ImageError| InspectError::BadImage(format!("the image cannot be read: {e}"));
-    let mut reader = ImageReader::open(path)?.with_guessed_format()?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(40_000);
     limits.max_image_height = Some(40_000);
@@ -108,6 +114,21 @@ fn decode(path: &Path) -> Result<(DynamicImage, u32, u32), InspectError> {
     Ok((img, width, height))
 }
 
+/// Side of an avatar, in pixels.
+pub const AVATAR_SIDE: u32 = 160;
+
+/// An avatar from an uploaded image: upright, the middle square, small.
+pub fn avatar(bytes: &[u8]) -> Result<(Vec<u8>, &'static str), InspectError> {
+    let reader = ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format()?;
+    let (img, _, _) = decode_from(reader)?;
+    let square = img.resize_to_fill(
+        AVATAR_SIDE,
+        AVATAR_SIDE,
+        image::imageops::FilterType::Triangle,
+    );
+    encode_small(&square)
+}
+
 /// A thumbnail at most [`THUMB_SIDE`] on its longer side: PNG when the image
 /// has transparency, JPEG otherwise.
 fn thumbnail(img: &DynamicImage) -> Result<(Vec<u8>, &'static str), InspectError> {
@@ -116,6 +137,11 @@ fn thumbnail(img: &DynamicImage) -> Result<(Vec<u8>, &'static str), InspectError
     } else {
         img.clone()
     };
+    encode_small(&small)
+}
+
+/// PNG when `small` has transparency, JPEG otherwise.
+fn encode_small(small: &DynamicImage) -> Result<(Vec<u8>, &'static str), InspectError> {
     let mut out = std::io::Cursor::new(Vec::new());
     let encoded = if small.color().has_alpha() {
         small

@@ -78,21 +78,47 @@ impl Drop for TempFile {
 }
 
 /// Files of rooms.
-#[derive(Clone)]
 pub struct FileService {
     store: Store,
-    settings: FileSettings,
+    settings: std::sync::RwLock<FileSettings>,
 }
 
 impl FileService {
     /// A service over `store` with the upload limits `settings`.
     pub fn new(store: Store, settings: FileSettings) -> Self {
-        Self { store, settings }
+        Self {
+            store,
+            settings: std::sync::RwLock::new(settings),
+        }
     }
 
     /// The limits in force.
-    pub fn settings(&self) -> &FileSettings {
-        &self.settings
+    pub fn settings(&self) -> FileSettings {
+        *self
+            .settings
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Changes the size limit and the daily quota (an admin's settings).
+    pub fn set_limits(&self, max_file_bytes: u64, daily_quota: Option<u64>) {
+        let mut s = self
+            .settings
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.max_file_bytes = max_file_bytes.max(1);
+        s.daily_quota = daily_quota;
+    }
+
+    /// An avatar from an uploaded image (small, square, no metadata).
+    pub async fn avatar_image(&self, bytes: Vec<u8>) -> Result<(Vec<u8>, &'static str), FileError> {
+        tokio::task::spawn_blocking(move || inspect::avatar(&bytes))
+            .await
+            .map_err(|e| FileError::Io(format!("reading the image failed: {e}")))?
+            .map_err(|e| match e {
+                InspectError::BadImage(why) => FileError::BadImage(why),
+                InspectError::Io(e) => io_error(e),
+            })
     }
 
     /// Receives a file for room `room_id`: refuses early what it can (room,
@@ -111,7 +137,8 @@ impl FileService {
         E: std::fmt::Display,
     {
         let name = FileName::parse(name).map_err(|e| FileError::Invalid(e.0))?;
-        let max = self.settings.max_file_bytes;
+        let settings = self.settings();
+        let max = settings.max_file_bytes;
         let facts = self
             .store
             .room_facts(room_id, user.id)
@@ -142,8 +169,7 @@ impl FileService {
             name: name.as_str().to_owned(),
             blob,
             temp: temp.0.clone(),
-            daily_quota: self
-                .settings
+            daily_quota: settings
                 .daily_quota
                 .map(|q| i64::try_from(q).unwrap_or(i64::MAX)),
         };
@@ -153,7 +179,7 @@ impl FileService {
     /// Refuses an upload that would leave less than the configured free space.
     fn check_free(&self, dir: &std::path::Path, incoming: u64) -> Result<(), FileError> {
         let free = fs4::available_space(dir).map_err(io_error)?;
-        if free < incoming.saturating_add(self.settings.min_free_disk) {
+        if free < incoming.saturating_add(self.settings().min_free_disk) {
             return Err(FileError::DiskFull);
         }
         Ok(())

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::domain::Username;
 use crate::domain::access::RoomFacts;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// Runs `$call` on the SQLite read pool or the PostgreSQL store.
@@ -134,12 +134,6 @@ impl Store {
     /// An account and its password hash, by name (any letter case).
     pub async fn credentials(&self, username: String) -> StoreResult<Option<UserCredentials>> {
         read!(self, r => r.credentials(username))
-    }
-
-    /// Password-reset stamps: user id → tokens issued before this Unix second
-    /// are refused (only accounts that were ever reset).
-    pub async fn token_stamps(&self) -> StoreResult<HashMap<i64, u64>> {
-        read!(self, r => r.token_stamps())
     }
 
     /// Whether an account exists whose name has this uniqueness key.

@@ -14,6 +14,7 @@ mod models;
 pub mod postgres;
 pub(crate) mod requests;
 pub mod search;
+pub mod sql;
 pub mod sqlite;
 pub mod transfer;
 

@@ -46,6 +46,9 @@ pub enum MessageOp {
         message_id: i64,
         /// Who deletes.
         actor: UserRef,
+        /// Deleted by the retention job (no access check: its author is the
+        /// actor, and archived rooms lose old messages too).
+        expired: bool,
     },
     /// Add or remove a reaction of the actor.
     React {

@@ -26,5 +26,6 @@ mod ship;
 mod signout;
 mod slow_consumer;
 mod stream;
+mod team;
 mod throttle;
 mod upgrade;

@@ -105,22 +105,39 @@ async fn a_plain_start_prints_its_urls_and_serves_the_chat_on_them() {
     }
     // Two people chat, one through each of the first and the last URL.
     let (first, last) = (&urls[0], urls.last().unwrap());
-    let register = |base: String, name: &'static str| {
+    let register = |base: String, name: &'static str, invite: Option<String>| {
         let http = server.app.clone();
         async move {
             let res = http
                 .post(format!("{base}/api/auth/register"))
-                .json(&json!({"username": name, "password": "password123"}))
+                .json(&json!({"username": name, "password": "password123", "invite": invite}))
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(res.status(), StatusCode::CREATED);
+            let status = res.status();
             let v: Value = res.json().await.unwrap();
-            v["token"].as_str().unwrap().to_owned()
+            (status, v["token"].as_str().unwrap_or_default().to_owned())
         }
     };
-    let alice = register(first.clone(), "alice").await;
-    let bob = register(last.clone(), "bob").await;
+    let (status, alice) = register(first.clone(), "alice", None).await;
+    assert_eq!(status, StatusCode::CREATED, "the first account (the admin)");
+    // Listening beyond loopback: others join by invitation.
+    let (status, _) = register(last.clone(), "bob", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let invite: Value = server
+        .app
+        .post(format!("{first}/api/invites"))
+        .bearer_auth(&alice)
+        .json(&json!({"uses": 1}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = invite["invite"]["token"].as_str().unwrap().to_owned();
+    let (status, bob) = register(last.clone(), "bob", Some(token)).await;
+    assert_eq!(status, StatusCode::CREATED);
     let bob_addr = last
         .strip_prefix("http://")
         .unwrap()

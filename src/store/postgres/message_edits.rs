@@ -97,10 +97,12 @@ pub(super) async fn apply(tx: &mut PgTx<'_>, op: &MessageOp) -> StoreResult<Mess
                 message: Box::new(message),
             })
         }
-        MessageOp::Delete { actor, .. } => {
+        MessageOp::Delete { actor, expired, .. } => {
             let own = author == actor.id;
-            tx.allow(room_id, actor.id, Action::DeleteMessage { own })
-                .await?;
+            if !*expired {
+                tx.allow(room_id, actor.id, Action::DeleteMessage { own })
+                    .await?;
+            }
             tx.tx
                 .exec(
                     "UPDATE messages SET content = '', deleted_at = $2, edited_at = NULL,

@@ -159,6 +159,36 @@ impl PgStore {
         &self.stats
     }
 
+    /// Runs portable statements (`store::sql`), in one transaction when
+    /// `write`; the rows of each.
+    pub(crate) async fn sql(
+        &self,
+        stmts: Vec<crate::store::sql::Stmt>,
+        write: bool,
+    ) -> StoreResult<Vec<Vec<crate::store::sql::Row>>> {
+        use crate::store::sql::postgres::row;
+        let mut client = self.client().await?;
+        let mut out = Vec::with_capacity(stmts.len());
+        if !write {
+            for s in &stmts {
+                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                    s.params.iter().map(|v| v as _).collect();
+                let rows = conn::Conn::rows(&client, s.sql, &params).await?;
+                out.push(rows.iter().map(row).collect::<Result<_, _>>()?);
+            }
+            return Ok(out);
+        }
+        let tx = client.transaction().await?;
+        for s in &stmts {
+            let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                s.params.iter().map(|v| v as _).collect();
+            let rows = conn::Conn::rows(&tx, s.sql, &params).await?;
+            out.push(rows.iter().map(row).collect::<Result<_, _>>()?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
     async fn client(&self) -> StoreResult<Client> {
         Ok(self.pool.get().await?)
     }

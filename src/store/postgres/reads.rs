@@ -13,7 +13,7 @@ use crate::store::{
     LOBBY_ID, MAX_UNREAD, NotifyLevel, Page, Room, RoomView, StoreError, StoreResult, StreamPage,
     User, UserCredentials, UserRef, limit_plus_one, now_ms,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use tokio_postgres::Row;
 
 fn user_from_row(r: &Row) -> User {
@@ -63,22 +63,6 @@ impl PgStore {
             password_hash: r.get(4),
             tokens_valid_after: unix_seconds(&r, 5),
         }))
-    }
-
-    /// Password-reset stamps: user id → tokens issued before this Unix second
-    /// are refused.
-    pub async fn token_stamps(&self) -> StoreResult<HashMap<i64, u64>> {
-        let c = self.client().await?;
-        let rows = c
-            .rows(
-                "SELECT id, tokens_valid_after FROM users WHERE tokens_valid_after > 0",
-                &[],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), unix_seconds(r, 1)))
-            .collect())
     }
 
     /// Whether an account exists whose name has this uniqueness key.

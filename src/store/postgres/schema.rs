@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../../migrations/postgres/03-files-search.sql"),
     ),
+    (4, include_str!("../../../migrations/postgres/04-team.sql")),
 ];
 
 /// Any fixed number: the key of the advisory lock held while migrating.

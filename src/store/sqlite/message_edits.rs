@@ -67,9 +67,11 @@ pub(super) fn apply(tx: &mut Tx<'_>, op: &MessageOp) -> StoreResult<MessageDone>
                 message: Box::new(message),
             })
         }
-        MessageOp::Delete { actor, .. } => {
+        MessageOp::Delete { actor, expired, .. } => {
             let own = author == actor.id;
-            tx.allow(room_id, actor.id, Action::DeleteMessage { own })?;
+            if !*expired {
+                tx.allow(room_id, actor.id, Action::DeleteMessage { own })?;
+            }
             // The text is overwritten (secure_delete clears the old page
             // contents too); the row stays for the stream's sake.
             tx.conn

@@ -48,6 +48,11 @@ pub(super) enum Op {
         expires_at: u64,
         reply: oneshot::Sender<StoreResult<()>>,
     },
+    /// Portable statements (`store::sql`), in one savepoint.
+    Sql {
+        stmts: Vec<crate::store::sql::Stmt>,
+        reply: oneshot::Sender<StoreResult<Vec<Vec<crate::store::sql::Row>>>>,
+    },
     /// Answered outside the batch: can the writer take the lock and grow the file?
     Probe {
         reply: oneshot::Sender<StoreResult<()>>,
@@ -82,6 +87,7 @@ pub(super) enum Outcome {
     Room(StoreResult<RoomDone>),
     File(StoreResult<FileInfo>),
     Count(u64),
+    Rows(StoreResult<Vec<Vec<crate::store::sql::Row>>>),
     Done,
 }
 
@@ -110,6 +116,9 @@ pub(super) fn reply_err(op: Op, err: &StoreError) {
             let _ = reply.send(Err(err()));
         }
         Op::SweepUnsent { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        Op::Sql { reply, .. } => {
             let _ = reply.send(Err(err()));
         }
         Op::Probe { reply } => {
@@ -225,6 +234,9 @@ fn apply(tx: &mut Tx<'_>, op: &Op, blobs: &BlobDir) -> rusqlite::Result<Outcome>
             writes::revoke_session(tx.conn, sid, *user_id, *expires_at, tx.now)?;
             Outcome::Done
         }
+        Op::Sql { stmts, .. } => Outcome::Rows(refusal(atomically(tx, |tx| {
+            crate::store::sql::sqlite::run_all(tx.conn, stmts)
+        }))?),
         Op::Probe { .. } | Op::PageLimit { .. } | Op::Sync | Op::IndexTick | Op::Shutdown => {
             Outcome::Done
         }

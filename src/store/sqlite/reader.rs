@@ -6,7 +6,7 @@ use super::schema::BUSY_TIMEOUT;
 use crate::store::models::{User, UserCredentials};
 use crate::store::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tokio::sync::Semaphore;
@@ -106,19 +106,6 @@ impl ReadPool {
                 })
             })
             .optional()
-        })
-        .await
-    }
-
-    /// Password-reset stamps: user id → tokens issued before this Unix second
-    /// are refused (only accounts that were ever reset).
-    pub async fn token_stamps(&self) -> StoreResult<HashMap<i64, u64>> {
-        self.with(|c| {
-            c.prepare_cached(
-                "SELECT id, tokens_valid_after FROM users WHERE tokens_valid_after > 0",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, unix_seconds(r, 1)?)))?
-            .collect()
         })
         .await
     }

@@ -153,6 +153,14 @@ impl MessageWriter {
         .await
     }
 
+    /// Runs portable statements in one transaction; the rows of each.
+    pub async fn sql(
+        &self,
+        stmts: Vec<crate::store::sql::Stmt>,
+    ) -> StoreResult<Vec<Vec<crate::store::sql::Row>>> {
+        self.submit(|reply| Op::Sql { stmts, reply }).await
+    }
+
     /// Whether the writer can commit now: it answers, takes the write lock,
     /// and (after a failure) can grow the database again.
     pub async fn probe(&self) -> StoreResult<()> {
@@ -390,6 +398,9 @@ impl Worker {
                 }
                 (Op::RevokeSession { reply, .. }, Outcome::Done) => {
                     let _ = reply.send(Ok(()));
+                }
+                (Op::Sql { reply, .. }, Outcome::Rows(r)) => {
+                    let _ = reply.send(r);
                 }
                 _ => {}
             }
