@@ -63,14 +63,28 @@ pub fn user(action: UserCommand, data_dir: &Path) -> anyhow::Result<()> {
         }
         UserCommand::ResetPassword {
             username,
-            password_stdin,
+            password_stdin: false,
+            url,
         } => {
-            let (password, generated) = read_password(password_stdin)?;
+            let link = crate::team::offline::password_link(&mut conn, &username, &url.url)?;
+            println!(
+                "one-time link to set a new password for {} (valid 24 hours):",
+                username.trim()
+            );
+            println!("{link}");
+        }
+        UserCommand::ResetPassword {
+            username,
+            password_stdin: true,
+            ..
+        } => {
+            let (password, _) = read_password(true)?;
             let hash = password::hash_blocking(password.expose())?;
             let n = conn.execute(
                 // Signs the account out everywhere: tokens issued up to this
                 // second are refused; logins after it get `iat` past the stamp.
-                "UPDATE users SET password_hash = ?1, tokens_valid_after = unixepoch() + 1 WHERE username = ?2",
+                "UPDATE users SET password_hash = ?1, tokens_valid_after = unixepoch() + 1,
+                        keep_session = NULL WHERE username = ?2",
                 params![hash, username.trim()],
             )?;
             if n == 0 {
@@ -80,18 +94,9 @@ pub fn user(action: UserCommand, data_dir: &Path) -> anyhow::Result<()> {
                 "password of {} changed; its sessions are signed out",
                 username.trim()
             );
-            if generated {
-                println!("password: {}", password.expose());
-            }
         }
         UserCommand::SetAdmin { username, revoke } => {
-            let n = conn.execute(
-                "UPDATE users SET is_admin = ?1 WHERE username = ?2",
-                params![!revoke, username.trim()],
-            )?;
-            if n == 0 {
-                bail!("no user named {username:?}");
-            }
+            crate::team::offline::set_admin(&mut conn, &username, !revoke)?;
             println!(
                 "{} is {}an admin",
                 username.trim(),

@@ -51,7 +51,12 @@ pub fn urls(addr: SocketAddr) -> (String, Vec<String>) {
 
 /// Prints the start-up lines. The `listening on` line comes first: scripts
 /// and tests wait for it.
-pub fn print(config: &Config, addr: SocketAddr, busy_port: Option<u16>) -> String {
+pub fn print(
+    config: &Config,
+    addr: SocketAddr,
+    busy_port: Option<u16>,
+    team: &crate::team::Settings,
+) -> String {
     let (local, lan) = urls(addr);
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
@@ -82,6 +87,29 @@ pub fn print(config: &Config, addr: SocketAddr, busy_port: Option<u16>) -> Strin
             .light_color(Dense1x2::Dark)
             .build();
         let _ = writeln!(out, "扫码加入 (scan to join) {first}\n{qr}");
+    }
+    if team.needs_setup {
+        let _ = writeln!(
+            out,
+            "首次使用：在浏览器中创建团队和管理员账号 (first run: set up the team and its admin in the browser)"
+        );
+    } else {
+        match team.registration {
+            crate::domain::Registration::Open => {}
+            crate::domain::Registration::Invite => {
+                let _ = writeln!(
+                    out,
+                    "仅凭邀请注册：在网页菜单「邀请成员」或运行 `hearth invite create` 生成邀请链接
+(invitation only: invite people from the web menu, or run `hearth invite create`)"
+                );
+            }
+            crate::domain::Registration::Closed => {
+                let _ = writeln!(
+                    out,
+                    "注册已关闭：管理员在「管理」页面创建账号 (registration closed: admins create accounts on the admin page)"
+                );
+            }
+        }
     }
     let _ = writeln!(out, "数据目录 (data dir): {}", config.data_dir.display());
     let _ = writeln!(out, "按 Ctrl+C 停止 (press Ctrl+C to stop)");

@@ -49,6 +49,24 @@ pub enum Command {
         #[command(flatten)]
         data: DataDirArg,
     },
+    /// Who may create an account (works while the server runs).
+    Registration {
+        /// What to do.
+        #[command(subcommand)]
+        action: RegistrationCommand,
+        /// The data directory.
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Invitation links (works while the server runs).
+    Invite {
+        /// What to do.
+        #[command(subcommand)]
+        action: InviteCommand,
+        /// The data directory.
+        #[command(flatten)]
+        data: DataDirArg,
+    },
     /// Write one archive of the database and its files to FILE (works while
     /// the server runs).
     Backup {
@@ -113,14 +131,18 @@ pub enum UserCommand {
     },
     /// List the accounts.
     List,
-    /// Set a new password (asked for, read with --password-stdin, or generated) and sign the
-    /// account out everywhere.
+    /// Print a one-time link (valid 24 hours) that sets a new password; with
+    /// --password-stdin, set the password read from standard input at once.
+    /// Either way the account is signed out everywhere once it is set.
     ResetPassword {
         /// Login name.
         username: String,
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// The address people open Hearth at, for the link.
+        #[command(flatten)]
+        url: PublicUrlArg,
     },
     /// Make an account an admin (or, with --revoke, not).
     SetAdmin {
@@ -130,6 +152,48 @@ pub enum UserCommand {
         #[arg(long)]
         revoke: bool,
     },
+}
+
+/// `hearth registration …`.
+#[derive(Debug, Subcommand)]
+pub enum RegistrationCommand {
+    /// Show who may create an account.
+    Show,
+    /// Set who may create an account: open, invite or closed.
+    Set {
+        /// `open`, `invite` (with an invitation link) or `closed` (admins create accounts).
+        mode: String,
+    },
+}
+
+/// `hearth invite …`.
+#[derive(Debug, Subcommand)]
+pub enum InviteCommand {
+    /// Make an invitation link and print it.
+    Create {
+        /// How many people may register with it.
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
+        /// How many hours it lasts.
+        #[arg(long, default_value_t = 168)]
+        hours: u32,
+        /// The address people open Hearth at, for the link.
+        #[command(flatten)]
+        url: PublicUrlArg,
+    },
+}
+
+/// The address people open Hearth at (links printed by the CLI).
+#[derive(Debug, Clone, clap::Args)]
+pub struct PublicUrlArg {
+    /// e.g. `http://192.168.1.20:3001` or `https://chat.example.com`.
+    #[arg(
+        long = "url",
+        env = "HEARTH_PUBLIC_URL",
+        default_value = "http://localhost:3001",
+        value_name = "URL"
+    )]
+    pub url: String,
 }
 
 /// `hearth room …`.

@@ -22,6 +22,12 @@ pub fn main() -> ExitCode {
         Some(Command::Room { action, data }) => {
             data_dir(data).and_then(|dir| admin::room(action, &dir))
         }
+        Some(Command::Registration { action, data }) => {
+            data_dir(data).and_then(|dir| crate::team::offline::registration(action, &dir))
+        }
+        Some(Command::Invite { action, data }) => {
+            data_dir(data).and_then(|dir| crate::team::offline::invite(action, &dir))
+        }
         Some(Command::Backup { file, force, data }) => {
             data_dir(data).and_then(|dir| backup::backup(&dir, &file, force))
         }
@@ -55,7 +61,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let app = Application::build(config.clone()).await?;
-        let local = announce::print(&config, app.local_addr(), app.busy_port());
+        let team = app.state().team.settings();
+        let local = announce::print(&config, app.local_addr(), app.busy_port(), &team);
         announce::open_browser(&config, &local);
         let stop = app.shutdown_token();
         tokio::spawn(stop_on_signal(stop));

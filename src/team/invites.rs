@@ -2,10 +2,11 @@
 //! an expiry and a number of uses; registering through it uses one up.
 //! Only the SHA-256 of the link's secret is stored.
 
-use super::audit;
+use super::audit::{self, Actor};
 use super::{TeamError, TeamResult, TeamService, link_secret, secret_hash};
 use crate::stmt;
 use crate::store::now_ms;
+use crate::store::sql::Stmt;
 use serde::Serialize;
 
 /// Longest an invitation lasts: 30 days.
@@ -83,6 +84,37 @@ fn invite_from(r: &crate::store::sql::Row, now: i64) -> Invite {
     }
 }
 
+/// A new invitation's secret, creation and expiry times, and the
+/// statements that store it (the first returns its id); shared with the CLI.
+pub fn new_invite(
+    actor: &Actor,
+    created_by: i64,
+    hours: u32,
+    uses: u32,
+) -> (String, i64, i64, Vec<Stmt>) {
+    let token = link_secret();
+    let now = now_ms();
+    let expires_at = now + i64::from(hours) * HOUR_MS;
+    let stmts = vec![
+        stmt!(
+            "INSERT INTO invites (token_hash, created_by, created_at, expires_at, max_uses)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            secret_hash(&token),
+            created_by,
+            now,
+            expires_at,
+            i64::from(uses)
+        ),
+        audit::entry(
+            actor,
+            "invite.create",
+            "",
+            &format!("{uses} uses, {hours} h"),
+        ),
+    ];
+    (token, now, expires_at, stmts)
+}
+
 impl TeamService {
     /// Makes an invitation valid for `hours` and `uses` registrations.
     pub async fn create_invite(&self, user_id: i64, hours: u32, uses: u32) -> TeamResult<Invite> {
@@ -96,29 +128,8 @@ impl TeamService {
             ))
             .into());
         }
-        let token = link_secret();
-        let now = now_ms();
-        let expires_at = now + i64::from(hours) * HOUR_MS;
-        let rows = self
-            .store
-            .sql_write(vec![
-                stmt!(
-                    "INSERT INTO invites (token_hash, created_by, created_at, expires_at, max_uses)
-                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                    secret_hash(&token),
-                    user_id,
-                    now,
-                    expires_at,
-                    i64::from(uses)
-                ),
-                audit::entry(
-                    &actor,
-                    "invite.create",
-                    "",
-                    &format!("{uses} uses, {hours} h"),
-                ),
-            ])
-            .await?;
+        let (token, now, expires_at, stmts) = new_invite(&actor, user_id, hours, uses);
+        let rows = self.store.sql_write(stmts).await?;
         let id = rows.first().and_then(|r| r.first()).map_or(0, |r| r.int(0));
         Ok(Invite {
             id,

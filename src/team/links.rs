@@ -7,6 +7,7 @@ use super::audit::{self, Actor};
 use super::{TeamError, TeamResult, TeamService, link_secret, secret_hash};
 use crate::stmt;
 use crate::store::now_ms;
+use crate::store::sql::Stmt;
 use serde::Serialize;
 
 /// How long a link works.
@@ -23,6 +24,26 @@ pub struct LinkInfo {
     pub team_name: String,
 }
 
+/// A new link's secret and the statements that store it (with its audit
+/// entry); shared with the CLI.
+pub fn new_link(actor: &Actor, user_id: i64, username: &str) -> (String, Vec<Stmt>) {
+    let token = link_secret();
+    let now = now_ms();
+    let stmts = vec![
+        stmt!(
+            "INSERT INTO password_links (token_hash, user_id, created_by, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            secret_hash(&token),
+            user_id,
+            actor.id,
+            now,
+            now + LINK_HOURS * 3_600_000
+        ),
+        audit::entry(actor, "user.password_link", username, ""),
+    ];
+    (token, stmts)
+}
+
 impl TeamService {
     /// Makes a link that sets `user_id`'s password; returns its secret.
     pub async fn create_password_link(&self, actor: &Actor, user_id: i64) -> TeamResult<String> {
@@ -31,22 +52,8 @@ impl TeamService {
             .sql_read(stmt!("SELECT username FROM users WHERE id = $1", user_id))
             .await?;
         let name = rows.first().map(|r| r.text(0)).ok_or(TeamError::NotFound)?;
-        let token = link_secret();
-        let now = now_ms();
-        self.store
-            .sql_write(vec![
-                stmt!(
-                    "INSERT INTO password_links (token_hash, user_id, created_by, created_at, expires_at)
-                     VALUES ($1, $2, $3, $4, $5)",
-                    secret_hash(&token),
-                    user_id,
-                    actor.id,
-                    now,
-                    now + LINK_HOURS * 3_600_000
-                ),
-                audit::entry(actor, "user.password_link", &name, ""),
-            ])
-            .await?;
+        let (token, stmts) = new_link(actor, user_id, &name);
+        self.store.sql_write(stmts).await?;
         Ok(token)
     }
 

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod audit;
 pub mod invites;
 pub mod links;
+pub mod offline;
 pub mod profiles;
 pub mod retention;
 pub mod rooms;

@@ -152,7 +152,7 @@ pub(super) async fn read(store: &Store, defaults: &Defaults) -> TeamResult<Setti
     Ok(s)
 }
 
-fn upsert(key: &'static str, value: String) -> Stmt {
+pub(crate) fn upsert(key: &'static str, value: String) -> Stmt {
     stmt!(
         "INSERT INTO settings (key, value) VALUES ($1, $2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",

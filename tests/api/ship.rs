@@ -626,3 +626,132 @@ async fn metrics_token_is_required_when_configured() {
     assert_eq!(ok.status(), StatusCode::OK);
     assert_prometheus_text(&ok.text().await.unwrap());
 }
+
+#[tokio::test]
+async fn team_commands_work_beside_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let no_admin = hearth(&["invite", "create", "--data-dir", d], "");
+    assert!(!no_admin.status.success(), "no admin yet, no invitation");
+    ok(hearth(
+        &[
+            "user",
+            "add",
+            "root",
+            "--admin",
+            "--password-stdin",
+            "--data-dir",
+            d,
+        ],
+        "root-password-1\n",
+    ));
+    ok(hearth(
+        &["user", "add", "erin", "--password-stdin", "--data-dir", d],
+        "erin-password-1\n",
+    ));
+    // Never the last admin.
+    let out = hearth(
+        &["user", "set-admin", "root", "--revoke", "--data-dir", d],
+        "",
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("last active admin"));
+
+    let server = ChildServer::start(dir.path(), &[]).await;
+    let base = format!("http://{}", server.addr);
+    let register = |name: String, invite: Option<String>| {
+        let (http, url) = (server.app.clone(), format!("{base}/api/auth/register"));
+        async move {
+            http.post(url)
+                .json(&json!({"username": name, "password": "password123", "invite": invite}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert!(
+        ok(hearth(
+            &["registration", "set", "closed", "--data-dir", d],
+            ""
+        ))
+        .contains("closed")
+    );
+    // The server re-reads its settings every couple of seconds.
+    let deadline = Instant::now() + WAIT;
+    let mut probe = 0;
+    while register(format!("probe{probe}"), None).await != StatusCode::FORBIDDEN {
+        probe += 1;
+        assert!(Instant::now() < deadline, "registration is still open");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    ok(hearth(
+        &["registration", "set", "invite", "--data-dir", d],
+        "",
+    ));
+    let out = ok(hearth(
+        &[
+            "invite",
+            "create",
+            "--uses",
+            "1",
+            "--url",
+            "http://chat.lan:3001/",
+            "--data-dir",
+            d,
+        ],
+        "",
+    ));
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("http://chat.lan:3001/#/invite/"))
+        .expect("the link is printed")
+        .to_owned();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let status = register("fay".into(), Some(secret.clone())).await;
+        if status == StatusCode::CREATED {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the invitation does not work: {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // A reset prints a one-time link; it sets the password through the API.
+    let out = ok(hearth(
+        &["user", "reset-password", "erin", "--data-dir", d],
+        "",
+    ));
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("http://localhost:3001/#/password/"))
+        .expect("the link is printed")
+        .to_owned();
+    let res = server
+        .app
+        .post(format!("{base}/api/auth/password-link/{secret}"))
+        .json(&json!({"password": "erin-new-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let login = server
+        .app
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"username": "erin", "password": "erin-new-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+}

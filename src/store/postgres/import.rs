@@ -69,7 +69,9 @@ impl Import {
         tx.batch_execute(
             "SELECT setval(pg_get_serial_sequence('users', 'id'), GREATEST((SELECT MAX(id) FROM users), 1));
              SELECT setval(pg_get_serial_sequence('rooms', 'id'), GREATEST((SELECT MAX(id) FROM rooms), 1));
-             SELECT setval(pg_get_serial_sequence('files', 'id'), GREATEST((SELECT MAX(id) FROM files), 1));",
+             SELECT setval(pg_get_serial_sequence('files', 'id'), GREATEST((SELECT MAX(id) FROM files), 1));
+             SELECT setval(pg_get_serial_sequence('invites', 'id'), GREATEST((SELECT MAX(id) FROM invites), 1));
+             SELECT setval(pg_get_serial_sequence('audit_log', 'id'), GREATEST((SELECT MAX(id) FROM audit_log), 1));",
         )
         .await?;
         for (key, value) in [
