@@ -10,6 +10,10 @@ ALTER TABLE users ADD COLUMN deactivated_at BIGINT;          -- ms; NULL: active
 -- revokes every other token issued before it).
 ALTER TABLE users ADD COLUMN keep_session   TEXT;
 
+-- A room an admin deleted: its members were removed and its messages
+-- deleted; the row stays for the change stream's sake, hidden everywhere.
+ALTER TABLE rooms ADD COLUMN deleted_at BIGINT;
+
 -- An uploaded avatar, already cut to a small square.
 CREATE TABLE avatars (
     user_id BIGINT PRIMARY KEY REFERENCES users (id),

@@ -172,6 +172,20 @@ pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
                 .await,
             )
         });
+    let delete_room = warp::path!("api" / "admin" / "rooms" / i64)
+        .and(warp::delete())
+        .and(s())
+        .and(h())
+        .then(|id: i64, st: Arc<AppState>, hd: HeaderMap| async move {
+            respond(
+                async {
+                    let (me, actor) = admin(&st, &hd).await?;
+                    let deleted = st.team.delete_room(&me, &actor, id).await?;
+                    Ok::<_, ApiError>(ok(&json!({ "deleted_messages": deleted })))
+                }
+                .await,
+            )
+        });
     let settings = warp::path!("api" / "admin" / "settings")
         .and(warp::get())
         .and(s())
@@ -265,6 +279,8 @@ pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .or(rooms)
         .unify()
         .or(archive)
+        .unify()
+        .or(delete_room)
         .unify()
         .or(settings)
         .unify()

@@ -145,6 +145,7 @@ const API_PATHS: &[(&str, &str)] = &[
     ("/api/admin/users/{id}", "PATCH"),
     ("/api/admin/users/{id}/password-link", "POST"),
     ("/api/admin/rooms", "GET"),
+    ("/api/admin/rooms/{id}", "DELETE"),
     ("/api/admin/rooms/{id}/archive", "POST"),
     ("/api/admin/settings", "GET, PATCH"),
     ("/api/admin/stats", "GET"),

@@ -639,3 +639,86 @@ async fn every_admin_endpoint_refuses_members_and_anonymous_callers() {
         (StatusCode::OK, Some("lobby"))
     );
 }
+
+#[tokio::test]
+async fn an_admin_deletes_a_room_its_members_see_it_go() {
+    let app = spawn_app().await;
+    let amy = app.register("amy").await;
+    let ben = app.register("ben").await;
+    let room = app.create_room(&ben, "旧项目", "closed", &[]).await["id"]
+        .as_i64()
+        .unwrap();
+    for i in 0..3 {
+        assert_eq!(
+            app.send_to(&ben, room, &format!("m{i}"), &format!("c{i}"))
+                .await
+                .0,
+            StatusCode::CREATED
+        );
+    }
+    let archive = json!({"archived": true});
+    let path = format!("/api/admin/rooms/{room}/archive");
+    assert_eq!(
+        app.call("POST", &path, Some(&amy.token), Some(&archive))
+            .await
+            .0,
+        StatusCode::OK,
+        "admins archive any room"
+    );
+    let (_, list) = app
+        .call("GET", "/api/admin/rooms", Some(&amy.token), None)
+        .await;
+    let row = list["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == room)
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (row["messages"].as_i64(), row["archived"].as_bool()),
+        (Some(3), Some(true)),
+        "{row}"
+    );
+    let mut watcher = app.ws_v2(&ben, None).await;
+    let (status, done) = app
+        .call(
+            "DELETE",
+            &format!("/api/admin/rooms/{room}"),
+            Some(&amy.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, done["deleted_messages"].as_i64()),
+        (StatusCode::OK, Some(3)),
+        "{done}"
+    );
+    let event = watcher.next_of("member").await;
+    assert_eq!(
+        (event["event"].as_str(), event["room_id"].as_i64()),
+        (Some("removed"), Some(room)),
+        "{event}"
+    );
+    assert_eq!(
+        app.call("GET", &format!("/api/rooms/{room}"), Some(&ben.token), None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, list) = app
+        .call("GET", "/api/admin/rooms", Some(&amy.token), None)
+        .await;
+    assert!(
+        list["rooms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["id"] != room)
+    );
+    app.create_room(&ben, "旧项目", "open", &[]).await; // the name is free again
+    let (status, body) = app
+        .call("DELETE", "/api/admin/rooms/1", Some(&amy.token), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+}

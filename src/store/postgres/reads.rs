@@ -172,7 +172,7 @@ impl PgStore {
         let sql = format!(
             "SELECT {ROOM_COLUMNS} FROM rooms r
              LEFT JOIN memberships m ON m.room_id = r.id AND m.user_id = $1 AND m.left_seq IS NULL
-             WHERE (m.user_id IS NOT NULL OR r.kind = 'open') AND ($2 OR NOT r.archived)
+             WHERE (m.user_id IS NOT NULL OR r.kind = 'open') AND ($2 OR NOT r.archived) AND r.deleted_at IS NULL
              ORDER BY r.id"
         );
         let rows = c.rows(&sql, &[&user_id, &archived]).await?;

@@ -133,7 +133,7 @@ pub(super) async fn room_facts(
                     EXISTS (SELECT 1 FROM memberships m
                             WHERE m.room_id = r.id AND m.user_id = $2 AND m.left_seq IS NULL),
                     (SELECT is_admin FROM users WHERE id = $2)
-             FROM rooms r WHERE r.id = $1",
+             FROM rooms r WHERE r.id = $1 AND r.deleted_at IS NULL",
             &[&room_id, &user_id],
         )
         .await?;

@@ -110,7 +110,7 @@ impl ReadPool {
                      FROM rooms r
                      LEFT JOIN memberships m
                        ON m.room_id = r.id AND m.user_id = ?1 AND m.left_seq IS NULL
-                     WHERE (m.user_id IS NOT NULL OR r.kind = 'open') AND (?2 OR r.archived = 0)
+                     WHERE (m.user_id IS NOT NULL OR r.kind = 'open') AND (?2 OR r.archived = 0) AND r.deleted_at IS NULL
                      ORDER BY r.id",
                 )?
                 .query_map(params![user_id, archived], room_from_row)?
