@@ -324,8 +324,11 @@ async fn housekeeping(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(STATS_EVERY);
     tick.tick().await;
     let (mut last_messages, mut last_deliveries, mut last_connections) = (0, 0, 0);
-    let sampled = crate::team::stats::LastSample::default();
     let mut retention_due = std::time::Instant::now();
+    // Today's row of the daily figures, so the day's messages count from here.
+    if let Err(e) = state.team.sample(state.stats.connections()).await {
+        tracing::debug!(error = %e, "cannot note the daily figures");
+    }
     loop {
         tokio::select! {
             () = state.shutdown.cancelled() => return,
@@ -337,7 +340,7 @@ async fn housekeeping(state: Arc<AppState>) {
         state.reads.sweep();
         state.files.sweep_unsent().await;
         let connections = state.stats.connections();
-        if let Err(e) = state.team.sample(&sampled, connections).await {
+        if let Err(e) = state.team.sample(connections).await {
             tracing::debug!(error = %e, "cannot note the daily figures");
         }
         if std::time::Instant::now() >= retention_due {

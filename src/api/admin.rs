@@ -224,6 +224,8 @@ pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
             respond(
                 async {
                     admin(&st, &hd).await?;
+                    // Today's row exists from the first look on.
+                    st.team.sample(st.stats.connections()).await?;
                     let days = st.team.daily_figures().await?;
                     let size = st.team.data_size(&st.config.data_dir).await?;
                     Ok::<_, ApiError>(ok(&json!({

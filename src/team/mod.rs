@@ -91,6 +91,8 @@ pub struct TeamService {
     settings: RwLock<Settings>,
     /// Debounces the "last seen" writes of login sessions.
     seen: sessions::SeenDebounce,
+    /// The last daily figures written.
+    sampled: stats::LastSample,
 }
 
 impl TeamService {
@@ -105,6 +107,7 @@ impl TeamService {
             defaults,
             settings: RwLock::new(settings),
             seen: sessions::SeenDebounce::default(),
+            sampled: stats::LastSample::default(),
         })
     }
 

@@ -26,7 +26,7 @@ pub struct Day {
 
 /// What was last written, so an unchanged sample writes nothing.
 #[derive(Default)]
-pub struct LastSample(Mutex<Option<(String, i64)>>);
+pub(super) struct LastSample(Mutex<Option<(String, i64)>>);
 
 /// Today's date, UTC.
 pub fn today() -> String {
@@ -37,7 +37,8 @@ pub fn today() -> String {
 
 impl TeamService {
     /// Notes `connections` for today (and the day's first message id).
-    pub async fn sample(&self, last: &LastSample, connections: i64) -> TeamResult<()> {
+    pub async fn sample(&self, connections: i64) -> TeamResult<()> {
+        let last = &self.sampled;
         let day = today();
         {
             let last = last

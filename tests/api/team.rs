@@ -631,6 +631,8 @@ async fn every_admin_endpoint_refuses_members_and_anonymous_callers() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(stats["data_bytes"].as_u64().unwrap() > 0, "{stats}");
+    let today = &stats["days"][0];
+    assert_eq!(today["day"].as_str().map(str::len), Some(10), "{stats}");
     let (status, rooms) = app
         .call("GET", "/api/admin/rooms", Some(&amy.token), None)
         .await;
