@@ -140,6 +140,14 @@ impl TeamService {
                 }
             }
         }
+        // Archived last: everyone who lists the room (an open room is listed
+        // to all) learns it is gone from the list.
+        let close = RoomOp::Archive {
+            room_id,
+            actor: me,
+            archived: true,
+        };
+        self.store.room(close).await?;
         // The name is free again; the row stays for the change stream.
         self.store
             .sql_write(vec![

@@ -26,6 +26,13 @@ export function signIn(auth: AuthResponse): void {
   writeJson(USER_KEY, auth.user)
 }
 
+/** The account changed (made or no longer an admin): kept with the session. */
+export function updateUser(user: User): void {
+  if (!session.token) return
+  session.user = user
+  writeJson(USER_KEY, user)
+}
+
 export function signOut(): void {
   session.token = ''
   session.user = null

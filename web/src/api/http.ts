@@ -66,6 +66,8 @@ export interface ApiClientOptions {
 interface RequestOptions {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   body?: unknown
+  /** A body sent as is (an image), with its own `Content-Type`, instead of JSON. */
+  raw?: Blob
   query?: Record<string, string | number | undefined>
   auth?: boolean
   signal?: AbortSignal
@@ -95,7 +97,8 @@ export function createApiClient(options: ApiClientOptions = {}) {
       if (value !== undefined) url.searchParams.set(key, String(value))
     }
     const headers: Record<string, string> = { Accept: 'application/json' }
-    if (req.body !== undefined) headers['Content-Type'] = 'application/json'
+    if (req.raw !== undefined) headers['Content-Type'] = req.raw.type || 'application/octet-stream'
+    else if (req.body !== undefined) headers['Content-Type'] = 'application/json'
     if (req.auth !== false) {
       const token = options.token?.()
       if (token) headers.Authorization = `Bearer ${token}`
@@ -111,7 +114,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
       response = await fetch(url.toString(), {
         method: req.method ?? 'GET',
         headers,
-        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        body: req.raw ?? (req.body === undefined ? undefined : JSON.stringify(req.body)),
         signal: controller.signal,
         cache: 'no-store',
       })
@@ -144,8 +147,9 @@ export function createApiClient(options: ApiClientOptions = {}) {
     request,
     /** `GET /api/config`: lets the client choose WebSocket or polling at run time. */
     config: (signal?: AbortSignal) => request<ServerConfig>('api/config', { auth: false, signal }),
-    register: (username: string, password: string) =>
-      request<AuthResponse>('api/auth/register', { method: 'POST', body: { username, password }, auth: false }),
+    /** `invite`: the secret of an invitation link (needed when registration is by invitation). */
+    register: (username: string, password: string, invite?: string) =>
+      request<AuthResponse>('api/auth/register', { method: 'POST', body: { username, password, invite }, auth: false }),
     login: (username: string, password: string) =>
       request<AuthResponse>('api/auth/login', { method: 'POST', body: { username, password }, auth: false }),
     me: (signal?: AbortSignal) => request<User>('api/auth/me', { signal }),

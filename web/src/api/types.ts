@@ -105,6 +105,17 @@ export interface ServerConfig {
   max_file_bytes?: number
   /** Files one message may carry. */
   max_files_per_message?: number
+  // ---- running a team (§7) ----
+  /** Shown on the login, setup and invitation pages. */
+  team_name?: string
+  /** Who may create an account. */
+  registration?: 'open' | 'invite' | 'closed'
+  /** No account exists yet: the first-run setup page is shown instead of the login form. */
+  needs_setup?: boolean
+  /** Members (not only admins) may create invitation links. */
+  members_invite?: boolean
+  /** Who may create rooms. */
+  room_creation?: 'everyone' | 'admins'
 }
 
 export interface HistoryPage {

@@ -5,9 +5,9 @@
  */
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
-import type { AuthResponse } from '@/api/types'
+import type { AuthResponse, User } from '@/api/types'
 import { t } from '@/i18n'
-import { session, signIn as storeSession, signOut, signOutAndRevoke } from '@/session'
+import { session, signIn as storeSession, signOut, signOutAndRevoke, updateUser } from '@/session'
 import { storageNamespace } from '@/utils/rooms'
 
 export const useSessionStore = defineStore('session', () => {
@@ -25,6 +25,12 @@ export const useSessionStore = defineStore('session', () => {
     storeSession(auth)
   }
 
+  /** What `GET /api/me` says now (the role can change while signed in). */
+  function refreshUser(user: Pick<User, 'id' | 'username' | 'is_admin'>): void {
+    if (session.user && session.user.id !== user.id) return
+    updateUser({ ...session.user, id: user.id, username: user.username, is_admin: user.is_admin === true })
+  }
+
   /** Revokes the token on the server (at most ~3 s), then forgets it here. */
   async function logout(): Promise<void> {
     noticeKind.value = 'loggedOut'
@@ -37,5 +43,5 @@ export const useSessionStore = defineStore('session', () => {
     signOut()
   }
 
-  return { token, user, isAdmin, namespace, notice, noticeKind, signIn, logout, expire }
+  return { token, user, isAdmin, namespace, notice, noticeKind, signIn, refreshUser, logout, expire }
 })

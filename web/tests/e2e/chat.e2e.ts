@@ -329,6 +329,7 @@ describe('Hearth web client (real server, Chromium)', () => {
   it('uses polling when the server has WebSocket turned off (--websocket false)', async () => {
     const pollServer = new HearthServer(makeDataDir(), 'polling', ['--websocket', 'false'])
     await pollServer.start()
+    await pollServer.setUp()
     try {
       const config = await pollServer.api<{ websocket: boolean }>('api/config')
       expect(config.body.websocket).toBe(false)

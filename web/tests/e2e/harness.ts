@@ -142,6 +142,16 @@ export class HearthServer {
     this.log.end()
   }
 
+  /**
+   * The first-run setup over the API (`POST /api/setup`): the team's name and
+   * its first account, an admin that no test signs in as. A fresh server
+   * otherwise shows its setup page instead of the login form.
+   */
+  async setUp(teamName = OWNER_TEAM): Promise<void> {
+    const res = await this.api('api/setup', { method: 'POST', body: { team_name: teamName, username: OWNER_NAME, password: E2E_PASSWORD } })
+    if (res.status !== 201) throw new Error(`${this.name}: POST /api/setup answered ${res.status}`)
+  }
+
   /** Calls the REST API. */
   async api<T>(
     path: string,
@@ -191,11 +201,12 @@ export interface E2eSuite {
 /**
  * Registers the test file's `beforeAll`/`afterAll`: a clean results folder
  * (`results`, a subfolder, or the top level without it), a `hearth serve`
- * named `name` (default: the subfolder) with `args` that logs there, and
+ * named `name` (default: the subfolder) with `args` that logs there, set up
+ * over the API (`setup: false` leaves it fresh, showing its setup page), and
  * Chromium; both are closed after the file's tests.
  */
-export function setUpSuite(options: { results?: string; name?: string; args?: string[] }): E2eSuite {
-  const { results: sub, args = [] } = options
+export function setUpSuite(options: { results?: string; name?: string; args?: string[]; setup?: boolean }): E2eSuite {
+  const { results: sub, args = [], setup = true } = options
   const name = options.name ?? sub
   if (!name) throw new Error('setUpSuite: a server name (or a results subfolder) is needed')
   let server: HearthServer | undefined
@@ -207,6 +218,7 @@ export function setUpSuite(options: { results?: string; name?: string; args?: st
     console.log(sub ? `[e2e] ${sub} screenshots and server log: ${results}` : `[e2e] screenshots and server logs: ${results}`)
     server = new HearthServer(makeDataDir(), name, args, results)
     await server.start()
+    if (setup) await server.setUp()
     browser = await launchBrowser()
   })
 
@@ -275,6 +287,9 @@ export function screenshotPath(name: string): string {
 
 /** The password of every account the browser tests register. */
 export const E2E_PASSWORD = 'correct horse battery'
+/** The admin `HearthServer.setUp` creates (no test signs in as it), and the team's name. */
+export const OWNER_NAME = 'owner'
+export const OWNER_TEAM = 'E2E Team'
 
 /** Waits until the page's connection status says it is connected. */
 export async function waitConnected(page: Page): Promise<void> {

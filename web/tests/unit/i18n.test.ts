@@ -165,11 +165,11 @@ describe('texts in the current language', () => {
 
   it('server errors: a known code in the user’s language, an unknown one as the server said', () => {
     const forbidden = new ApiError(403, 'forbidden', 'not allowed')
-    const unknown = new ApiError(400, 'invite_expired', 'The invitation has expired')
+    const unknown = new ApiError(400, 'quota_exceeded', 'The quota is exceeded')
     expect(inLocale('zh-CN', () => describeError(forbidden))).toBe('没有权限执行此操作')
     expect(inLocale('en', () => describeError(forbidden))).toBe('You are not allowed to do this')
-    expect(inLocale('zh-CN', () => describeError(unknown))).toBe('The invitation has expired')
-    expect(inLocale('en', () => describeError(unknown))).toBe('The invitation has expired')
+    expect(inLocale('zh-CN', () => describeError(unknown))).toBe('The quota is exceeded')
+    expect(inLocale('en', () => describeError(unknown))).toBe('The quota is exceeded')
     expect(inLocale('en', () => describeError(new ApiError(429, 'rate_limited', 'slow down', 1)))).toBe('Too many requests. Try again in 1 second.')
     expect(inLocale('en', () => describeError(new ApiError(429, 'busy', 'busy', 600)))).toBe('The server is busy. Try again in 10 minutes.')
     // A place's own text comes first; codes that are not words are never looked up.

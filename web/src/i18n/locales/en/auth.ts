@@ -15,6 +15,8 @@ const auth: typeof zh = {
   registerNow: 'Sign up',
   haveAccount: 'Already have an account? {link}',
   goLogin: 'Sign in',
+  inviteOnlyHint: 'No account yet? Ask a teammate for an invitation link.',
+  closedHint: 'No account yet? Ask an admin to create one for you.',
   rules: {
     usernameRequired: 'Enter a username',
     usernameLength: 'Usernames are 2–32 characters long',

@@ -7,6 +7,9 @@ const time: typeof zh = {
   unknownTime: 'Unknown time',
   unknownDate: 'Unknown date',
   seconds: '{n} second | {n} seconds',
+  never: 'Never',
+  justNow: 'just now',
+  inAMoment: 'in a moment',
   minutes: '{n} minute | {n} minutes',
 }
 

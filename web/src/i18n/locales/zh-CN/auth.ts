@@ -13,6 +13,9 @@ export default {
   registerNow: '立即注册',
   haveAccount: '已有账号？{link}',
   goLogin: '去登录',
+  /** Instead of the sign-up tab when registration is by invitation / closed. */
+  inviteOnlyHint: '还没有账号？请向同事索取邀请链接。',
+  closedHint: '还没有账号？请联系管理员为你开通。',
   rules: {
     usernameRequired: '请输入用户名',
     usernameLength: '用户名长度为 2–32 个字符',

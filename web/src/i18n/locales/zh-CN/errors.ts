@@ -23,6 +23,21 @@ export default {
     archived: '房间已归档，不能发送消息',
     conflict: '名称已被占用',
     forbidden: '没有权限执行此操作',
+    // ---- running a team ----
+    registration_closed: '这台服务器已关闭注册，请联系管理员为你创建账号',
+    invite_required: '注册需要邀请链接，请向同事索取',
+    invite_not_found: '邀请链接无效，请检查链接是否完整',
+    invite_expired: '邀请链接已过期',
+    invite_used_up: '邀请链接的可用次数已用完',
+    invite_revoked: '邀请链接已被撤销',
+    link_invalid: '这个链接已经使用过或已过期',
+    account_deactivated: '这个账号已被停用，请联系管理员',
+    last_admin: '团队至少需要一位正常状态的管理员',
+    admin_only: '只有管理员可以执行此操作',
+    wrong_password: '当前密码不正确',
+    already_set_up: '这台服务器已经设置好了，请直接登录',
+    room_creation_admins: '只有管理员可以创建房间',
+    bad_image: '图片无法识别，或像素尺寸过大',
   },
   /** `error` frames of the stream (a refused send). */
   stream: {

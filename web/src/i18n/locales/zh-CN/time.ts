@@ -6,4 +6,8 @@ export default {
   unknownDate: '日期未知',
   seconds: '{n} 秒',
   minutes: '{n} 分钟',
+  /** Never seen (a last-seen column). */
+  never: '从未',
+  justNow: '刚刚',
+  inAMoment: '马上',
 }
