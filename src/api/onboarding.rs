@@ -153,7 +153,7 @@ pub(super) fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
                         let hash = st.auth.hash_new(req.password).await?;
                         let user_id = st.team.use_password_link(&token, hash).await?;
                         st.enforce_revocations().await;
-                        if st.team.is_deactivated(user_id).await? {
+                        if st.auth.is_deactivated(user_id).await? {
                             return Err(crate::team::TeamError::Deactivated.into());
                         }
                         let session = st.auth.login_by_id(user_id).await?;

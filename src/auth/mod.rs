@@ -396,7 +396,7 @@ impl AuthService {
 
     /// Whether the account is deactivated (read from the store: login must
     /// not wait for the next refresh).
-    async fn is_deactivated(&self, user_id: i64) -> Result<bool, AuthError> {
+    pub async fn is_deactivated(&self, user_id: i64) -> Result<bool, AuthError> {
         let rows = self
             .store
             .sql_read(crate::stmt!(

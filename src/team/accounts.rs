@@ -165,18 +165,6 @@ impl TeamService {
         self.record(actor, action, &name, "").await
     }
 
-    /// Whether `user_id` is deactivated.
-    pub async fn is_deactivated(&self, user_id: i64) -> TeamResult<bool> {
-        let rows = self
-            .store
-            .sql_read(stmt!(
-                "SELECT deactivated_at FROM users WHERE id = $1",
-                user_id
-            ))
-            .await?;
-        Ok(rows.first().is_some_and(|r| r.opt_int(0).is_some()))
-    }
-
     /// Signs `user_id` out of every session but `keep`; with `password_hash`,
     /// also sets a new password. The caller closes the sockets.
     pub async fn revoke_other_sessions(

@@ -5,10 +5,11 @@
 use super::audit::{self, Actor};
 use super::{TeamResult, TeamService};
 use crate::stmt;
+use crate::store::sql::Stmt;
 use crate::store::{MessageOp, StoreError, UserRef, now_ms};
 
 /// Messages deleted per round.
-const ROUND: i64 = 500;
+pub(super) const ROUND: i64 = 500;
 const DAY_MS: i64 = 86_400_000;
 
 impl TeamService {
@@ -19,19 +20,39 @@ impl TeamService {
             return Ok(0);
         }
         let before = now_ms() - i64::from(days) * DAY_MS;
-        let mut deleted = 0u64;
-        loop {
-            let rows = self
-                .store
-                .sql_read(stmt!(
+        let deleted = self
+            .expire_messages(|| {
+                stmt!(
                     "SELECT m.id, m.user_id, u.username FROM messages m JOIN users u ON u.id = m.user_id
                      WHERE m.created_at < $1 AND m.deleted_at IS NULL ORDER BY m.id LIMIT $2",
                     before,
                     ROUND
+                )
+            })
+            .await?;
+        if deleted > 0 {
+            self.store
+                .sql_write_one(audit::entry(
+                    &Actor::server(),
+                    "retention.delete",
+                    "",
+                    &format!("{deleted} messages older than {days} days"),
                 ))
                 .await?;
+            tracing::info!(deleted, days, "retention: deleted old messages");
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes, like their authors would, the messages `select` finds
+    /// (`id, user_id, username` of undeleted messages, a round at a time)
+    /// until it finds none; how many. Retention and room deletion use it.
+    pub(super) async fn expire_messages(&self, select: impl Fn() -> Stmt) -> TeamResult<u64> {
+        let mut deleted = 0u64;
+        loop {
+            let rows = self.store.sql_read(select()).await?;
             if rows.is_empty() {
-                break;
+                return Ok(deleted);
             }
             for r in &rows {
                 let op = MessageOp::Delete {
@@ -50,17 +71,5 @@ impl TeamService {
                 }
             }
         }
-        if deleted > 0 {
-            self.store
-                .sql_write_one(audit::entry(
-                    &Actor::server(),
-                    "retention.delete",
-                    "",
-                    &format!("{deleted} messages older than {days} days"),
-                ))
-                .await?;
-            tracing::info!(deleted, days, "retention: deleted old messages");
-        }
-        Ok(deleted)
     }
 }

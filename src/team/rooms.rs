@@ -5,7 +5,7 @@ use super::audit::{self, Actor};
 use super::{TeamError, TeamResult, TeamService};
 use crate::auth::AuthUser;
 use crate::stmt;
-use crate::store::{LOBBY_ID, MessageOp, RoomOp, StoreError, UserRef, now_ms};
+use crate::store::{LOBBY_ID, RoomOp, StoreError, UserRef, now_ms};
 use serde::Serialize;
 
 /// A room in the admin list.
@@ -111,35 +111,16 @@ impl TeamService {
                 Err(e) => return Err(e.into()),
             }
         }
-        let mut deleted = 0u64;
-        loop {
-            let rows = self
-                .store
-                .sql_read(stmt!(
+        let deleted = self
+            .expire_messages(|| {
+                stmt!(
                     "SELECT m.id, m.user_id, u.username FROM messages m JOIN users u ON u.id = m.user_id
-                     WHERE m.room_id = $1 AND m.deleted_at IS NULL ORDER BY m.id LIMIT 500",
-                    room_id
-                ))
-                .await?;
-            if rows.is_empty() {
-                break;
-            }
-            for r in &rows {
-                let op = MessageOp::Delete {
-                    message_id: r.int(0),
-                    actor: UserRef {
-                        id: r.int(1),
-                        username: r.text(2),
-                    },
-                    expired: true,
-                };
-                match self.store.message_op(op).await {
-                    Ok(_) => deleted += 1,
-                    Err(StoreError::NotFound) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
+                     WHERE m.room_id = $1 AND m.deleted_at IS NULL ORDER BY m.id LIMIT $2",
+                    room_id,
+                    super::retention::ROUND
+                )
+            })
+            .await?;
         // Archived last: everyone who lists the room (an open room is listed
         // to all) learns it is gone from the list.
         let close = RoomOp::Archive {
