@@ -2,10 +2,16 @@
 # Runs every test of Hearth: Rust format/lint, unit, property and integration
 # tests, the web client's audit, lint, type check and unit tests, the browser
 # end-to-end tests against the release binary (which embeds the web UI), the
-# tests behind a real nginx, and the Autobahn WebSocket conformance suite. Installs what it needs when it is missing: Debian's
-# chromium, nginx and postgresql, and CJK/emoji fonts for the screenshots.
+# tests behind a real nginx, the Autobahn WebSocket conformance suite, and
+# the container image (packaging/Dockerfile built and run with Podman, as
+# `docker run` and with both compose files). Installs what it needs when it is
+# missing: Debian's chromium, nginx, postgresql, podman and its tools, and
+# CJK/emoji fonts for the screenshots.
 # Starts a throw-away PostgreSQL cluster (scripts/postgres.sh) for the
 # cluster-mode tests, which find it in HEARTH_TEST_PG, and removes it on exit.
+#
+# HEARTH_SKIP_CONTAINER=1 skips the container image (it needs root and adds
+# about ten minutes) for a quicker local run; CI never skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/postgres.sh
@@ -20,6 +26,19 @@ install_packages() {
   # Fonts for the Chinese UI and emoji, so the e2e screenshots are readable.
   fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
   fc-list 2>/dev/null | grep -qi emoji || missing+=(fonts-noto-color-emoji)
+  if [ "$containers" = 1 ]; then
+    # Rootful podman with runc (crun fails on these machines' cgroups),
+    # debootstrap for the stand-in base images, CNI networking with iptables
+    # for published ports, and CNI's dnsname plugin so compose services find
+    # each other by name.
+    local tool
+    for tool in podman runc debootstrap podman-compose; do
+      command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+    done
+    command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+    [ -e /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+    [ -e /usr/lib/cni/dnsname ] || missing+=(golang-github-containernetworking-plugin-dnsname)
+  fi
   if [ ${#missing[@]} -eq 0 ]; then return; fi
   step "installing Debian packages: ${missing[*]}"
   local sudo=()
@@ -41,12 +60,36 @@ install_packages() {
   if [ "$added_policy" = 1 ]; then "${sudo[@]}" rm -f "$policy"; fi
 }
 
+containers=1
+if [ -n "${HEARTH_SKIP_CONTAINER:-}" ]; then
+  if [ "${CI:-}" = true ]; then
+    echo "HEARTH_SKIP_CONTAINER is for local runs; CI always tests the image" >&2; exit 1
+  fi
+  containers=0
+fi
+
 command -v cargo >/dev/null || { echo "cargo (Rust toolchain) is required" >&2; exit 1; }
 command -v npm >/dev/null || { echo "Node.js 20 and npm are required" >&2; exit 1; }
 install_packages
 
+image_build=
+stop_background() {
+  if [ -n "$image_build" ]; then pkill -P "$image_build" 2>/dev/null || true; kill "$image_build" 2>/dev/null || true; fi
+  pg_stop
+}
+trap stop_background EXIT
+
+if [ "$containers" = 1 ]; then
+  # The image build (stand-in base images, then packaging/Dockerfile) waits
+  # on the network and the disk for much of its time, so it runs beside the
+  # compile steps below; the tests start only once it is done.
+  step "container image: packaging/podman-build.sh, in the background (target/podman-build.log)"
+  mkdir -p target
+  ./packaging/podman-build.sh hearth:latest >target/podman-build.log 2>&1 &
+  image_build=$!
+fi
+
 step "PostgreSQL for the cluster-mode tests (scripts/postgres.sh)"
-trap pg_stop EXIT
 pg_start
 
 step "cargo fmt --check"
@@ -64,6 +107,18 @@ step "web: npm ci, audit, lint, type check, unit tests"
 # tests below run against that binary.
 step "cargo build --release (embeds the web UI)"
 cargo build --release --locked
+
+if [ "$containers" = 1 ]; then
+  step "container image: waiting for packaging/podman-build.sh"
+  if ! wait "$image_build"; then
+    image_build=
+    tail -n 60 target/podman-build.log
+    echo "packaging/podman-build.sh failed (whole log: target/podman-build.log)" >&2
+    exit 1
+  fi
+  image_build=
+  grep '^\[podman-build\]' target/podman-build.log
+fi
 
 step "Rust unit and integration tests"
 cargo test --release --locked
@@ -85,5 +140,12 @@ step "Autobahn|Testsuite, cases 1-10 (scripts/autobahn.sh)"
 # Small loads only; fails on a lost message or an error, never on timing.
 step "benchmark smoke (hearth-bench suite --quick)"
 target/release/hearth-bench suite --quick --out target/bench-smoke
+
+if [ "$containers" = 1 ]; then
+  step "container image: docker run, docker-compose.yml, docker-compose.cluster.yml (podman)"
+  cargo test --release --locked --test container -- --ignored --test-threads 1 --nocapture
+else
+  step "container image: skipped (HEARTH_SKIP_CONTAINER)"
+fi
 
 step "all tests passed"

@@ -1,7 +1,6 @@
 //! The real `hearth` binary as a child process.
 
 use crate::helpers::*;
-use serde_json::Value;
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::Stdio;
@@ -35,6 +34,15 @@ pub struct ChildServer {
     /// What it printed at start.
     pub banner: Vec<String>,
     pub app: reqwest::Client,
+}
+
+impl Api for ChildServer {
+    fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+    fn http(&self) -> &reqwest::Client {
+        &self.app
+    }
 }
 
 impl ChildServer {
@@ -115,47 +123,6 @@ impl ChildServer {
 
     pub fn pid(&self) -> i32 {
         self.child.id().expect("running") as i32
-    }
-
-    pub async fn register(&self, name: &str) -> TestUser {
-        let res = self
-            .app
-            .post(format!("http://{}/api/auth/register", self.addr))
-            .json(&serde_json::json!({"username": name, "password": "password123"}))
-            .send()
-            .await
-            .unwrap();
-        let body: Value = res.json().await.unwrap();
-        TestUser {
-            id: body["user"]["id"].as_i64().unwrap(),
-            name: name.into(),
-            token: body["token"].as_str().unwrap().into(),
-        }
-    }
-
-    pub async fn poll_all(&self, user: &TestUser) -> Vec<Value> {
-        let mut after = 0;
-        let mut all = Vec::new();
-        loop {
-            let body: Value = self
-                .app
-                .get(format!(
-                    "http://{}/api/chat/messages/new?after_id={after}",
-                    self.addr
-                ))
-                .bearer_auth(&user.token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            all.extend(body["messages"].as_array().unwrap().iter().cloned());
-            after = body["last_id"].as_i64().unwrap();
-            if body["has_more"] == false {
-                return all;
-            }
-        }
     }
 
     pub fn signal(&self, sig: libc_signal::Signal) {

@@ -28,7 +28,6 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The server's shared state (counters, test hooks).
     pub state: Arc<hearth::state::AppState>,
-    pub base: String,
     pub http: reqwest::Client,
     pub dir: Arc<TempDir>,
     stop: CancellationToken,
@@ -72,7 +71,6 @@ pub async fn spawn_in(dir: Arc<TempDir>, extra: &[&str]) -> TestApp {
     TestApp {
         addr,
         state,
-        base: format!("http://{addr}"),
         http: reqwest::Client::new(),
         dir,
         stop,
@@ -135,10 +133,6 @@ pub struct TestUser {
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     /// Graceful stop (as on SIGTERM); returns the data dir for a restart.
     pub async fn stop(self) -> Arc<TempDir> {
         self.stop.cancel();
@@ -149,22 +143,40 @@ impl TestApp {
             .expect("clean stop");
         self.dir
     }
+}
 
-    pub async fn post_json(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        body: &Value,
-    ) -> reqwest::Response {
-        let mut req = self.http.post(self.url(path)).json(body);
+impl Api for TestApp {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+}
+
+/// Requests to a Hearth server by its address, shared by the in-process
+/// [`TestApp`] and servers elsewhere (a child process, a container).
+#[allow(async_fn_in_trait)]
+pub trait Api {
+    /// Where the server listens.
+    fn addr(&self) -> SocketAddr;
+    /// The HTTP client to use.
+    fn http(&self) -> &reqwest::Client;
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr())
+    }
+
+    async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut req = self.http().post(self.url(path)).json(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
         req.send().await.expect("request")
     }
 
-    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
-        let mut req = self.http.get(self.url(path));
+    async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.http().get(self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -172,7 +184,7 @@ impl TestApp {
     }
 
     /// Logs in; returns the status and the body.
-    pub async fn login(&self, name: &str, password: &str) -> (StatusCode, Value) {
+    async fn login(&self, name: &str, password: &str) -> (StatusCode, Value) {
         let res = self
             .post_json(
                 "/api/auth/login",
@@ -184,7 +196,7 @@ impl TestApp {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn register(&self, name: &str) -> TestUser {
+    async fn register(&self, name: &str) -> TestUser {
         let res = self
             .post_json(
                 "/api/auth/register",
@@ -193,21 +205,37 @@ impl TestApp {
             )
             .await;
         assert_eq!(res.status(), StatusCode::CREATED, "register {name}");
-        let body: Value = res.json().await.expect("json");
-        TestUser {
-            id: body["user"]["id"].as_i64().expect("id"),
-            name: name.to_owned(),
-            token: body["token"].as_str().expect("token").to_owned(),
-        }
+        user_of(name, &res.json().await.expect("json"))
+    }
+
+    /// Registers with an invitation; (status, body).
+    async fn register_with(&self, name: &str, invite: Option<&str>) -> (StatusCode, Value) {
+        let body = json!({"username": name, "password": "password123", "invite": invite});
+        self.call("POST", "/api/auth/register", None, Some(&body))
+            .await
+    }
+
+    /// Makes an invitation as `who`; its secret.
+    async fn invite(&self, who: &TestUser, uses: u32) -> String {
+        let body = json!({"uses": uses, "hours": 24});
+        let (status, body) = self
+            .call("POST", "/api/invites", Some(&who.token), Some(&body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert!(
+            body["path"]
+                .as_str()
+                .expect("path")
+                .starts_with("/#/invite/")
+        );
+        body["invite"]["token"]
+            .as_str()
+            .expect("invite token")
+            .to_owned()
     }
 
     /// Sends over REST; returns (status, message).
-    pub async fn send(
-        &self,
-        user: &TestUser,
-        content: &str,
-        client_id: &str,
-    ) -> (StatusCode, Value) {
+    async fn send(&self, user: &TestUser, content: &str, client_id: &str) -> (StatusCode, Value) {
         let res = self
             .post_json(
                 "/api/chat/messages",
@@ -220,7 +248,7 @@ impl TestApp {
     }
 
     /// Every message with id > after, through the polling endpoint.
-    pub async fn poll_all(&self, user: &TestUser, mut after: i64) -> Vec<Value> {
+    async fn poll_all(&self, user: &TestUser, mut after: i64) -> Vec<Value> {
         let mut all = Vec::new();
         loop {
             let res = self
@@ -241,7 +269,7 @@ impl TestApp {
     }
 
     /// A JSON request: (status, body; `Null` when there is none).
-    pub async fn call(
+    async fn call(
         &self,
         method: &str,
         path: &str,
@@ -249,7 +277,7 @@ impl TestApp {
         body: Option<&Value>,
     ) -> (StatusCode, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.http.request(method, self.url(path));
+        let mut req = self.http().request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -263,13 +291,7 @@ impl TestApp {
     }
 
     /// Creates a room as `who`; returns it.
-    pub async fn create_room(
-        &self,
-        who: &TestUser,
-        name: &str,
-        kind: &str,
-        members: &[i64],
-    ) -> Value {
+    async fn create_room(&self, who: &TestUser, name: &str, kind: &str, members: &[i64]) -> Value {
         let body = json!({"name": name, "kind": kind, "member_ids": members});
         let (status, room) = self
             .call("POST", "/api/rooms", Some(&who.token), Some(&body))
@@ -279,7 +301,7 @@ impl TestApp {
     }
 
     /// The direct room of `who` and `others`; returns its id.
-    pub async fn direct(&self, who: &TestUser, others: &[i64]) -> i64 {
+    async fn direct(&self, who: &TestUser, others: &[i64]) -> i64 {
         let body = json!({"user_ids": others});
         let (status, room) = self
             .call("POST", "/api/rooms/direct", Some(&who.token), Some(&body))
@@ -289,7 +311,7 @@ impl TestApp {
     }
 
     /// Sends to a room over REST; returns (status, message or error).
-    pub async fn send_to(
+    async fn send_to(
         &self,
         who: &TestUser,
         room: i64,
@@ -307,20 +329,20 @@ impl TestApp {
     }
 
     /// A v2 (rooms) WebSocket, resuming after `after` when given.
-    pub async fn ws_v2(&self, user: &TestUser, after: Option<i64>) -> WsClient {
-        WsClient::connect_query(self.addr, &user.token, after, "v=2")
+    async fn ws_v2(&self, user: &TestUser, after: Option<i64>) -> WsClient {
+        WsClient::connect_query(self.addr(), &user.token, after, "v=2")
             .await
             .expect("ws v2 connects")
     }
 
-    pub async fn ws(&self, user: &TestUser) -> WsClient {
-        WsClient::connect(self.addr, &user.token, None)
+    async fn ws(&self, user: &TestUser) -> WsClient {
+        WsClient::connect(self.addr(), &user.token, None)
             .await
             .expect("ws connects")
     }
 
-    pub async fn ws_after(&self, user: &TestUser, after: i64) -> WsClient {
-        WsClient::connect(self.addr, &user.token, Some(after))
+    async fn ws_after(&self, user: &TestUser, after: i64) -> WsClient {
+        WsClient::connect(self.addr(), &user.token, Some(after))
             .await
             .expect("ws connects")
     }
@@ -453,6 +475,15 @@ impl WsClient {
     pub async fn assert_usable(&mut self) {
         self.send_json(&json!({"type": "ping"})).await;
         self.next_of("pong").await;
+    }
+}
+
+/// The account in a register, setup or login answer.
+pub fn user_of(name: &str, body: &Value) -> TestUser {
+    TestUser {
+        id: body["user"]["id"].as_i64().expect("id"),
+        name: name.to_owned(),
+        token: body["token"].as_str().expect("token").to_owned(),
     }
 }
 

@@ -200,7 +200,7 @@ async fn sigkill_loses_no_acked_message() {
     let acked = acked.lock().unwrap().clone();
 
     let server = ChildServer::start(dir.path(), &[]).await;
-    let stored = server.poll_all(&users[0]).await;
+    let stored = server.poll_all(&users[0], 0).await;
     let mut by_cid: HashMap<(i64, String), Vec<i64>> = HashMap::new();
     for m in &stored {
         by_cid

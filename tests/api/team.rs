@@ -9,17 +9,6 @@ use hearth::stmt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-/// Registers with an invitation; (status, body).
-async fn register_with(app: &TestApp, name: &str, invite: Option<&str>) -> (StatusCode, Value) {
-    app.call(
-        "POST",
-        "/api/auth/register",
-        None,
-        Some(&json!({"username": name, "password": "password123", "invite": invite})),
-    )
-    .await
-}
-
 /// Changes settings as `admin`.
 async fn settings(app: &TestApp, admin: &TestUser, patch: Value) -> Value {
     let (status, body) = app
@@ -32,21 +21,6 @@ async fn settings(app: &TestApp, admin: &TestUser, patch: Value) -> Value {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
-}
-
-/// Makes an invitation; its secret.
-async fn invite(app: &TestApp, who: &TestUser, uses: u32) -> String {
-    let (status, body) = app
-        .call(
-            "POST",
-            "/api/invites",
-            Some(&who.token),
-            Some(&json!({"uses": uses, "hours": 24})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert!(body["path"].as_str().unwrap().starts_with("/#/invite/"));
-    body["invite"]["token"].as_str().unwrap().to_owned()
 }
 
 fn code(body: &Value) -> &str {
@@ -86,23 +60,23 @@ async fn each_registration_mode_is_enforced_by_the_api() {
     app.register("ben").await;
 
     settings(&app, &admin, json!({"registration": "invite"})).await;
-    let (status, body) = register_with(&app, "cat", None).await;
+    let (status, body) = app.register_with("cat", None).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::FORBIDDEN, "invite_required")
     );
-    let (status, body) = register_with(&app, "cat", Some("no-such-invite")).await;
+    let (status, body) = app.register_with("cat", Some("no-such-invite")).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::NOT_FOUND, "invite_not_found")
     );
-    let token = invite(&app, &admin, 1).await;
-    let (status, body) = register_with(&app, "cat", Some(&token)).await;
+    let token = app.invite(&admin, 1).await;
+    let (status, body) = app.register_with("cat", Some(&token)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     settings(&app, &admin, json!({"registration": "closed"})).await;
-    let token = invite(&app, &admin, 1).await;
-    let (status, body) = register_with(&app, "dan", Some(&token)).await;
+    let token = app.invite(&admin, 1).await;
+    let (status, body) = app.register_with("dan", Some(&token)).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::FORBIDDEN, "registration_closed")
@@ -150,7 +124,7 @@ async fn each_registration_mode_is_enforced_by_the_api() {
     // The flag sets the mode at start.
     let closed = spawn_app_with(&["--registration", "closed"]).await;
     closed.register("root").await; // the very first account always may
-    let (status, body) = register_with(&closed, "eve", None).await;
+    let (status, body) = closed.register_with("eve", None).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::FORBIDDEN, "registration_closed")
@@ -161,7 +135,7 @@ async fn each_registration_mode_is_enforced_by_the_api() {
 async fn invitations_run_out_expire_and_can_be_revoked() {
     let app = spawn_app_with(&["--registration", "invite"]).await;
     let admin = app.register("amy").await;
-    let token = invite(&app, &admin, 2).await;
+    let token = app.invite(&admin, 2).await;
     let (status, info) = app
         .call("GET", &format!("/api/auth/invite/{token}"), None, None)
         .await;
@@ -170,26 +144,26 @@ async fn invitations_run_out_expire_and_can_be_revoked() {
         (StatusCode::OK, Some("amy"))
     );
     assert_eq!(
-        register_with(&app, "ben", Some(&token)).await.0,
+        app.register_with("ben", Some(&token)).await.0,
         StatusCode::CREATED
     );
     // A failed registration gives its use back.
     assert_eq!(
-        register_with(&app, "BEN", Some(&token)).await.0,
+        app.register_with("BEN", Some(&token)).await.0,
         StatusCode::CONFLICT
     );
     assert_eq!(
-        register_with(&app, "cat", Some(&token)).await.0,
+        app.register_with("cat", Some(&token)).await.0,
         StatusCode::CREATED
     );
-    let (status, body) = register_with(&app, "dan", Some(&token)).await;
+    let (status, body) = app.register_with("dan", Some(&token)).await;
     assert_eq!((status, code(&body)), (StatusCode::GONE, "invite_used_up"));
     let (status, body) = app
         .call("GET", &format!("/api/auth/invite/{token}"), None, None)
         .await;
     assert_eq!((status, code(&body)), (StatusCode::GONE, "invite_used_up"));
 
-    let revoked = invite(&app, &admin, 5).await;
+    let revoked = app.invite(&admin, 5).await;
     let (_, list) = app
         .call("GET", "/api/invites", Some(&admin.token), None)
         .await;
@@ -208,16 +182,16 @@ async fn invitations_run_out_expire_and_can_be_revoked() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = register_with(&app, "dan", Some(&revoked)).await;
+    let (status, body) = app.register_with("dan", Some(&revoked)).await;
     assert_eq!((status, code(&body)), (StatusCode::GONE, "invite_revoked"));
 
-    let expiring = invite(&app, &admin, 5).await;
+    let expiring = app.invite(&admin, 5).await;
     app.state
         .store
         .sql_write_one(stmt!("UPDATE invites SET expires_at = $1", 1_i64))
         .await
         .unwrap();
-    let (status, body) = register_with(&app, "dan", Some(&expiring)).await;
+    let (status, body) = app.register_with("dan", Some(&expiring)).await;
     assert_eq!((status, code(&body)), (StatusCode::GONE, "invite_expired"));
 
     // Members invite only when the admin allows it.
@@ -234,7 +208,7 @@ async fn invitations_run_out_expire_and_can_be_revoked() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     settings(&app, &admin, json!({"members_invite": true})).await;
-    invite(&app, &ben, 1).await;
+    app.invite(&ben, 1).await;
 }
 
 #[tokio::test]
