@@ -23,7 +23,7 @@ standins=packaging/standins
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$PWD/$standins/containers.conf}"
 LABEL=org.hearth.standin
 
-say() { printf '[podman-build] %s\n' "$*"; }
+say() { printf '[podman-build %3ss] %s\n' "$SECONDS" "$*"; }
 [ "$(id -u)" = 0 ] || { echo "packaging/podman-build.sh needs root (debootstrap, rootful podman)" >&2; exit 1; }
 for tool in podman debootstrap node npm rustc; do
   command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }

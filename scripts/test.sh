@@ -117,7 +117,7 @@ if [ "$containers" = 1 ]; then
     exit 1
   fi
   image_build=
-  grep '^\[podman-build\]' target/podman-build.log
+  grep '^\[podman-build ' target/podman-build.log
 fi
 
 step "Rust unit and integration tests"

@@ -40,7 +40,7 @@ async fn docker_compose_cluster_yml_serves_one_team_from_two_nodes_behind_nginx(
     ]);
     let port = free_port();
     let env = [
-        ("HEARTH_HTTP_PORT", port.to_string()),
+        ("HEARTH_HOST_PORT", port.to_string()),
         ("HEARTH_PG_PASSWORD", format!("pw{}", std::process::id())),
     ];
 

@@ -35,7 +35,7 @@ async fn docker_compose_yml_builds_serves_chat_stops_cleanly_and_keeps_its_volum
         &["network", "rm", "-f", &format!("{project}_default")],
     ]);
     let port = free_port();
-    let env = [("HEARTH_PORT", port.to_string())];
+    let env = [("HEARTH_HOST_PORT", port.to_string())];
 
     // The compose file's build section builds the very image
     // podman-build.sh built from the same sources: every layer cached.
