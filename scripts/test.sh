@@ -11,7 +11,7 @@
 # cluster-mode tests, which find it in HEARTH_TEST_PG, and removes it on exit.
 #
 # HEARTH_SKIP_CONTAINER=1 skips the container image (it needs root and adds
-# about ten minutes) for a quicker local run; CI never skips it.
+# about five minutes on two cores) for a quicker local run; CI never skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/postgres.sh
