@@ -1,5 +1,5 @@
 /** The team pages as mounted in the browser: first-run setup, the login page's modes, invitation and password links, the admin page, the invite dialog. */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { flushPromises } from '@vue/test-utils'
 import { signIn } from '@/session'
 import { fakeToken, flush, json, MockWebSocket, useComposableTestEnv } from './helpers'
@@ -236,9 +236,12 @@ describe('signed in', () => {
     await settle()
     expect(server.routes.calls.find((c) => c.method === 'POST' && c.url.pathname === '/api/invites')!.body).toEqual({ hours: 168, uses: 5 })
     expect((byTestId('invite-link') as HTMLInputElement).value).toBe('http://hearth.test/#/invite/tok')
-    // The PNG encoder takes a few turns of the event loop.
-    for (let i = 0; i < 50 && !byTestId('invite-qr'); i++) await settle()
-    expect(byTestId('invite-qr')?.getAttribute('src')).toMatch(/^data:image\/png;base64,/)
+    // The PNG encoder finishes asynchronously, in its own time (slower on a
+    // busy machine): wait for the image, not for a number of turns.
+    await vi.waitFor(() => expect(byTestId('invite-qr')?.getAttribute('src')).toMatch(/^data:image\/png;base64,/), {
+      timeout: 10_000,
+      interval: 20,
+    })
     expect(byTestId('invite-row-1')?.textContent).toContain('可用')
   })
 })
