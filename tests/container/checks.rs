@@ -183,9 +183,16 @@ impl Team {
         took
     }
 
-    /// After a restart: amy logs in again and polling returns every message
-    /// once, in order.
-    pub async fn all_kept(&self, site: &Site) {
+    /// After a restart on the same data: every message is kept, amy's old
+    /// token opens a socket again, and the two chat on.
+    pub async fn carries_on(&mut self, site: &Site, round: &str) {
+        self.all_kept(site).await;
+        self.ws = site.ws(&self.amy).await;
+        self.chat(site, round).await;
+    }
+
+    /// Amy logs in again and polling returns every message once, in order.
+    async fn all_kept(&self, site: &Site) {
         let (status, body) = site.login(&self.amy.name, "password123").await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let amy = user_of("amy", &body);

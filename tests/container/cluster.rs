@@ -85,9 +85,7 @@ async fn docker_compose_cluster_yml_serves_one_team_from_two_nodes_behind_nginx(
     compose(FILE, &project, &env, &["down"]).await;
     compose(FILE, &project, &env, &["up", "-d"]).await;
     let site = Site::answering(loopback(port)).await;
-    team.all_kept(&site).await;
-    team.ws = site.ws(&team.amy).await;
-    team.chat(&site, "cluster again").await;
+    team.carries_on(&site, "cluster again").await;
 
     // Stopping both nodes closes amy's socket (on whichever) with 1001.
     let took = team

@@ -2,7 +2,6 @@
 //! podman-compose.
 
 use crate::checks::*;
-use crate::helpers::Api;
 use crate::podman::*;
 
 const FILE: &str = "docker-compose.yml";
@@ -70,8 +69,6 @@ async fn docker_compose_yml_builds_serves_chat_stops_cleanly_and_keeps_its_volum
     compose(FILE, &project, &env, &["down"]).await;
     compose(FILE, &project, &env, &["up", "-d"]).await;
     let site = Site::answering(loopback(port)).await;
-    team.all_kept(&site).await;
-    team.ws = site.ws(&team.amy).await;
-    team.chat(&site, "compose up again").await;
+    team.carries_on(&site, "compose up again").await;
     compose(FILE, &project, &env, &["down"]).await;
 }

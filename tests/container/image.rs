@@ -1,7 +1,6 @@
 //! `docker run -d -p 3001:3001 -v hearth:/data hearth`, as docs/DEPLOY.md has it.
 
 use crate::checks::*;
-use crate::helpers::Api;
 use crate::podman::*;
 
 /// Stop timeout given to `podman stop` (Docker's default is 10 s).
@@ -56,9 +55,7 @@ async fn the_image_serves_chat_stops_cleanly_and_keeps_its_data_in_the_volume() 
     let port = free_port();
     run_container(&second, &volume, port).await;
     let site = Site::answering(loopback(port)).await;
-    team.all_kept(&site).await;
-    team.ws = site.ws(&team.amy).await;
-    team.chat(&site, "second container").await;
+    team.carries_on(&site, "second container").await;
 
     let size: f64 = podman(&["image", "inspect", "--format", "{{.Size}}", &image()])
         .await
